@@ -1,0 +1,44 @@
+// Every component in the workshop is started the same way: bind a port
+// (0 picks a free one), resolve to `{ url, close() }`. Tests run components
+// in-process on port 0; `npm start` runs the same code as separate processes.
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+export interface Handle {
+  url: string
+  close(): Promise<void>
+}
+
+export const LOOPBACK = '127.0.0.1'
+
+export function listen(
+  server: Server,
+  port = 0,
+  host = LOOPBACK,
+): Promise<Handle> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      const { port: bound } = server.address() as AddressInfo
+      resolve({
+        url: `http://${host}:${bound}`,
+        close: () => closeServer(server),
+      })
+    })
+  })
+}
+
+// `server.close()` alone waits for idle keep-alive sockets to time out, which
+// would leave tests hanging for seconds; end them too.
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve()
+    server.close(() => resolve())
+    server.closeAllConnections()
+  })
+}
+
+export function portOf(url: string): number {
+  return Number(new URL(url).port)
+}

@@ -1,0 +1,149 @@
+// Steps 5 and 8 need a real Redis. Tests and `npm start` use REDIS_URL when it
+// is set; otherwise they start a private `redis-server` from PATH on a free
+// port, with persistence off, and stop it afterwards. Never the shared 6379:
+// tests that kill Redis must not take a learner's other work down with it.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer, connect } from 'node:net'
+import { LOOPBACK } from './net'
+import { waitFor } from './wait-for'
+
+export interface RedisHandle {
+  url: string
+  /** Whether this handle started (and so may stop) its own redis-server. */
+  private: boolean
+  close(): Promise<void>
+  /** SIGKILL the private server: a cache-tier crash, for fault tests. */
+  kill(): Promise<void>
+  /** Start the private server again on the same port. */
+  restart(): Promise<void>
+}
+
+export const INSTALL_REDIS = [
+  'No redis-server was found on PATH and REDIS_URL is not set.',
+  'Install Redis, then run the command again:',
+  '  Debian/Ubuntu: sudo apt-get install redis-server',
+  '  macOS:         brew install redis',
+  '  Windows:       use WSL and the Debian/Ubuntu line, or run Memurai',
+  'or point REDIS_URL at a Redis you already run (redis://127.0.0.1:6379).',
+].join('\n')
+
+export interface StartRedisOptions {
+  redisUrl?: string | undefined
+  binary?: string
+  port?: number
+}
+
+export async function startRedis({
+  redisUrl = process.env.REDIS_URL,
+  binary = 'redis-server',
+  port,
+}: StartRedisOptions = {}): Promise<RedisHandle> {
+  if (redisUrl) {
+    const unsupported = async () => {
+      throw new Error('Cannot kill or restart a Redis given by REDIS_URL.')
+    }
+    return {
+      url: redisUrl,
+      private: false,
+      close: async () => {},
+      kill: unsupported,
+      restart: unsupported,
+    }
+  }
+  if (!hasBinary(binary)) throw new Error(INSTALL_REDIS)
+  let chosen = port ?? (await freePort())
+  let server: ChildProcess | undefined
+  // A free port can be taken between freePort() and redis-server's bind:
+  // pick another and try again (only when no port was asked for).
+  for (let attempt = 1; !server; attempt++) {
+    try {
+      server = await spawnRedis(binary, chosen)
+    } catch (error: unknown) {
+      if (port !== undefined || attempt === 3) throw error
+      chosen = await freePort()
+    }
+  }
+  const url = `redis://${LOOPBACK}:${chosen}`
+  return {
+    url,
+    private: true,
+    close: () => stop(server!, 'SIGTERM'),
+    kill: () => stop(server!, 'SIGKILL'),
+    restart: async () => {
+      await stop(server!, 'SIGTERM')
+      server = await spawnRedis(binary, chosen)
+    },
+  }
+}
+
+function hasBinary(binary: string): boolean {
+  const probe = spawnSync(binary, ['--version'], { stdio: 'ignore' })
+  return probe.error === undefined && probe.status === 0
+}
+
+async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
+  const child = spawn(
+    binary,
+    [
+      '--port',
+      String(port),
+      '--bind',
+      LOOPBACK,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--protected-mode',
+      'yes',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  )
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  try {
+    await waitFor(`redis-server on port ${port} to answer PING`, async () => {
+      if (child.exitCode !== null) {
+        throw new Error(`redis-server exited:\n${output.slice(-500)}`)
+      }
+      return (await ping(port)) === '+PONG'
+    })
+  } catch (error: unknown) {
+    child.kill('SIGKILL')
+    throw error
+  }
+  return child
+}
+
+// Speaks just enough of the Redis protocol to ask PING, with no client library.
+export function ping(port: number, host = LOOPBACK): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, host, () => socket.write('PING\r\n'))
+    socket.setTimeout(1000, () => socket.destroy(new Error('PING timed out')))
+    socket.once('data', (data) => {
+      resolve(data.toString().trim())
+      socket.end()
+    })
+    socket.once('error', reject)
+  })
+}
+
+async function stop(child: ChildProcess, signal: NodeJS.Signals) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill(signal)
+  await exited
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}

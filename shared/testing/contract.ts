@@ -1,0 +1,127 @@
+// The app's contract (DESIGN section 4) as tests, run by every step against
+// its whole system's front door. However many boxes stand behind that door,
+// a client must see the same shortener.
+import { createLink, postJson, send, uniqueUrl, type Reply } from './http'
+import { waitFor } from '../wait-for'
+
+export function contractTests(frontDoor: () => string): void {
+  const base = () => frontDoor()
+
+  it('creates a link and redirects to it with a 302 that shared caches do not store', async () => {
+    const url = uniqueUrl()
+    const created = await postJson(base(), '/api/links', { url })
+    expect(created.status).toBe(201)
+    expect(created.json).toMatchObject({ url, expiresAt: null })
+    expect(created.json.code).toMatch(/^[0-9A-Za-z]{7}$/)
+    expect(created.json.shortUrl).toMatch(new RegExp(`/${created.json.code}$`))
+    expect(typeof created.json.deleteToken).toBe('string')
+
+    const redirect = await send(base(), `/${created.json.code}`)
+    expect(redirect.status).toBe(302)
+    expect(redirect.headers.get('location')).toBe(url)
+    expect(redirect.headers.get('cache-control')).toMatch(/no-store|private/)
+  })
+
+  it('counts clicks and shows them in the link details', async () => {
+    const link = await createLink(base())
+    await send(base(), `/${link.code}`)
+    await send(base(), `/${link.code}`)
+    const details = await send(base(), `/api/links/${link.code}`)
+    expect(details.status).toBe(200)
+    expect(details.json).toEqual({
+      code: link.code,
+      url: link.url,
+      createdAt: link.createdAt,
+      expiresAt: null,
+      clicks: 2,
+    })
+  })
+
+  it('creates a link under a chosen alias and refuses the alias a second time', async () => {
+    const alias = `my-alias_${Date.now()}`
+    const first = await createLink(base(), { alias })
+    expect(first.code).toBe(alias)
+    expect((await send(base(), `/${alias}`)).status).toBe(302)
+    const second = await postJson(base(), '/api/links', {
+      url: uniqueUrl(),
+      alias,
+    })
+    expectError(second, 409, 'alias_taken')
+  })
+
+  it('answers 404 with a JSON error for an unknown code', async () => {
+    expectError(await send(base(), '/unknown-code-x'), 404, 'not_found')
+  })
+
+  it('answers 410 once a link has expired', async () => {
+    const link = await createLink(base(), { expiresInSeconds: 1 })
+    expect(link.expiresAt).toBe(link.createdAt + 1000)
+    expect((await send(base(), `/${link.code}`)).status).toBe(302)
+    const gone = await waitFor('the link to expire', async () => {
+      const reply = await send(base(), `/${link.code}`)
+      return reply.status === 410 && reply
+    })
+    expectError(gone, 410, 'expired')
+  })
+
+  it('deletes a link only with its delete token, then answers 410', async () => {
+    const link = await createLink(base())
+    const path = `/api/links/${link.code}`
+    const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
+    expectError(
+      await send(base(), path, { method: 'DELETE' }),
+      401,
+      'missing_token',
+    )
+    const wrong = await send(base(), path, {
+      method: 'DELETE',
+      headers: bearer('nope'),
+    })
+    expectError(wrong, 403, 'wrong_token')
+    expect((await send(base(), `/${link.code}`)).status).toBe(302)
+
+    const deleted = await send(base(), path, {
+      method: 'DELETE',
+      headers: bearer(link.deleteToken),
+    })
+    expect(deleted.status).toBe(204)
+    expectError(await send(base(), `/${link.code}`), 410, 'deleted')
+    expectError(await send(base(), path), 410, 'deleted')
+  })
+
+  it('reports health and counters, and names the node that served every response', async () => {
+    const health = await send(base(), '/healthz')
+    expect(health.status).toBe(200)
+    expect(health.json).toMatchObject({
+      status: 'ok',
+      node: expect.any(String),
+    })
+    expect(health.headers.get('x-served-by')).toBeTruthy()
+    const metrics = await send(base(), '/metrics')
+    expect(metrics.status).toBe(200)
+    expect(metrics.json.counters['http.requests']).toBeGreaterThan(0)
+    const missing = await send(base(), '/unknown-code-y')
+    expect(missing.headers.get('x-served-by')).toBeTruthy()
+  })
+
+  it('serves the HTML page with its stylesheet and script', async () => {
+    const page = await send(base(), '/')
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/text\/html/)
+    const assets = [...page.body.matchAll(/(?:href|src)="(\/static\/[^"]+)"/g)]
+    expect(assets.map((match) => match[1])).toHaveLength(2)
+    for (const [, asset] of assets) {
+      const reply = await send(base(), asset!)
+      expect(reply.status).toBe(200)
+      expect(reply.headers.get('content-type')).toMatch(/css|javascript/)
+    }
+  })
+}
+
+export function expectError(reply: Reply, status: number, code: string): void {
+  expect({ status: reply.status, code: reply.json?.error?.code }).toEqual({
+    status,
+    code,
+  })
+  expect(typeof reply.json.error.message).toBe('string')
+}

@@ -1,0 +1,89 @@
+// Runs `npm start -- <step>` the way a learner does, for the tests that prove
+// the multi-process path: real processes, the .run/ topology file, and a
+// clean stop on Ctrl-C (SIGINT to the process group) or SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ROOT } from '../steps'
+import { waitFor } from '../wait-for'
+import { tempDir } from './temp'
+
+export interface Topology {
+  step: string
+  frontDoor: string
+  nodes: {
+    name: string
+    role: string
+    url: string
+    pid: number
+    frontDoor: boolean
+  }[]
+}
+
+export interface NpmStart {
+  topology: Topology
+  runFile: string
+  output(): string
+  /** 'ctrl-c' sends SIGINT to the whole process group, as a terminal does. */
+  stop(how: 'ctrl-c' | 'sigterm'): Promise<void>
+}
+
+export async function npmStart(
+  step: string,
+  env: Record<string, string> = {},
+): Promise<NpmStart> {
+  const dirs = tempDir()
+  const runFile = join(dirs.path, 'run', `${step}.json`)
+  const child: ChildProcess = spawn('npm', ['start', '--silent', '--', step], {
+    cwd: ROOT,
+    detached: true, // its own process group, like a terminal's foreground job
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: '0',
+      RUN_DIR: join(dirs.path, 'run'),
+      DATA_DIR: join(dirs.path, 'data'),
+      ...env,
+    },
+  })
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk))
+  const exited = once(child, 'exit')
+  const topology = await waitFor(
+    `npm start -- ${step} to write ${runFile}`,
+    () => {
+      if (child.exitCode !== null)
+        throw new Error(`npm start exited early:\n${output}`)
+      return (
+        existsSync(runFile) &&
+        (JSON.parse(readFileSync(runFile, 'utf8')) as Topology)
+      )
+    },
+    { timeoutMs: 30_000 },
+  )
+  return {
+    topology,
+    runFile,
+    output: () => output,
+    async stop(how) {
+      if (how === 'ctrl-c') process.kill(-child.pid!, 'SIGINT')
+      else child.kill('SIGTERM')
+      await exited
+      await waitFor('every node process to exit', () =>
+        topology.nodes.every((node) => !isAlive(node.pid)),
+      )
+      dirs.remove()
+    },
+  }
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}

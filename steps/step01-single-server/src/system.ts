@@ -1,0 +1,36 @@
+// The whole system of this step, as its diagram reads:
+//
+//   client ──HTTP──▶ app-1 (Express) ──▶ data/links.db (SQLite)
+//
+// Tests launch it in-process; `npm start` launches every node as a process.
+import { join } from 'node:path'
+import {
+  inProcess,
+  type Launch,
+  type RunningNode,
+} from '../../../shared/launcher'
+import { roles } from './roles'
+
+export interface SystemOptions {
+  dataDir: string
+  /** The front door's port; 0 (the default) picks a free one. */
+  port?: number
+}
+
+export interface System {
+  url: string
+  nodes: RunningNode[]
+  close(): Promise<void>
+}
+
+export async function startSystem(
+  options: SystemOptions,
+  launch: Launch<typeof roles> = inProcess(roles),
+): Promise<System> {
+  const app = await launch('app', {
+    name: 'app-1',
+    port: options.port ?? 0,
+    dataFile: join(options.dataDir, 'links.db'),
+  })
+  return { url: app.url, nodes: [app], close: () => app.close() }
+}
