@@ -5,7 +5,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { staleFiles } from '../exercises'
-import { ROOT, listSteps, type Step } from '../steps'
+import { listSteps, type Step } from '../steps'
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return []
