@@ -3,12 +3,8 @@
 // and tests can build one with an in-memory store.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { join } from 'node:path'
-import express, {
-  type NextFunction,
-  type Request,
-  type Response,
-} from 'express'
-import { HttpError, badRequest } from './http-error'
+import express from 'express'
+import { HttpError, badRequest, requireJson, sendError } from './http-error'
 import { CodeTakenError, type Link, type LinkStore } from './link-store'
 import { generateCode, validateAlias, validateUrl, expiryFrom } from './links'
 import { createMetrics, type Metrics } from './metrics'
@@ -138,17 +134,6 @@ export function createApp(deps: AppDeps): express.Express {
   return app
 }
 
-function requireJson(req: Request, res: Response, next: NextFunction) {
-  if (!req.is('application/json')) {
-    throw new HttpError(
-      415,
-      'unsupported_media_type',
-      'Send Content-Type: application/json',
-    )
-  }
-  next()
-}
-
 async function insertWithNewCode(
   store: LinkStore,
   link: Omit<Link, 'code' | 'clicks' | 'deletedAt'>,
@@ -213,34 +198,4 @@ function sameHash(a: string, b: string): boolean {
   return (
     a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b))
   )
-}
-
-function sendError(
-  error: unknown,
-  req: Request,
-  res: Response,
-  next: NextFunction,
-) {
-  const { status, code, message } = toHttpError(error)
-  if (status === 500) console.error(error) // a bug: show it in the log
-  if (res.headersSent) return next(error)
-  res.status(status).json({ error: { code, message } })
-}
-
-// body-parser's errors carry a status and a type; name them for the client.
-function toHttpError(error: unknown): HttpError {
-  if (error instanceof HttpError) return error
-  const { status, type } = error as { status?: number; type?: string }
-  if (type === 'entity.parse.failed')
-    return badRequest('invalid_json', 'The body is not valid JSON')
-  if (type === 'entity.too.large')
-    return new HttpError(413, 'payload_too_large', 'The body is too large')
-  if (status && status >= 400 && status < 500) {
-    return new HttpError(
-      status,
-      type?.replace(/\W/g, '_') ?? 'bad_request',
-      'The request could not be read',
-    )
-  }
-  return new HttpError(500, 'internal', 'Something went wrong on our side')
 }
