@@ -10,11 +10,11 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] }
 const common = {
   transform,
   testEnvironment: 'node',
-  // Fault tests start real processes; on a loaded 2-core machine give them room.
-  testTimeout: 30_000,
 }
 
 module.exports = {
+  // Fault tests start real processes; on a loaded 2-core machine give them room.
+  testTimeout: 30_000,
   projects: [
     {
       ...common,

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { portOf, type Handle } from './net'
-import { waitFor } from './wait-for'
+import { GiveUp, waitFor } from './wait-for'
 
 export interface NodeOptions {
   name: string
@@ -124,7 +124,7 @@ async function spawnNode(
       `${options.name} (${role}) to start`,
       () => {
         if (exitCode !== undefined) {
-          throw new Error(`exited with code ${exitCode}`)
+          throw new GiveUp(`exited with code ${exitCode}`)
         }
         return url
       },

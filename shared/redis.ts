@@ -6,7 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer, connect } from 'node:net'
 import { LOOPBACK } from './net'
-import { waitFor } from './wait-for'
+import { GiveUp, waitFor } from './wait-for'
 
 export interface RedisHandle {
   url: string
@@ -105,7 +105,7 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
   try {
     await waitFor(`redis-server on port ${port} to answer PING`, async () => {
       if (child.exitCode !== null) {
-        throw new Error(`redis-server exited:\n${output.slice(-500)}`)
+        throw new GiveUp(`redis-server exited:\n${output.slice(-500)}`)
       }
       return (await ping(port)) === '+PONG'
     })

@@ -1,4 +1,4 @@
-import { waitFor } from './wait-for'
+import { GiveUp, waitFor } from './wait-for'
 
 describe('waitFor', () => {
   it('resolves with the first truthy value the check returns', async () => {
@@ -17,5 +17,16 @@ describe('waitFor', () => {
     ).rejects.toThrow(
       /Timed out after 50 ms waiting for the database \(connection refused\)/,
     )
+  })
+
+  it('stops at once when the check gives up', async () => {
+    const started = Date.now()
+    const hopeless = () => {
+      throw new GiveUp('the process exited')
+    }
+    await expect(
+      waitFor('a dead process', hopeless, { timeoutMs: 10_000 }),
+    ).rejects.toThrow('the process exited')
+    expect(Date.now() - started).toBeLessThan(5_000)
   })
 })

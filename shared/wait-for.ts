@@ -2,6 +2,11 @@
 // loaded two-core machine a fixed sleep is either too short (flaky) or too
 // long (slow). A deadline turns a hang into an error that says what was awaited.
 
+/** Thrown from a check to stop waiting at once: the condition can never hold. */
+export class GiveUp extends Error {
+  override name = 'GiveUp'
+}
+
 export interface WaitOptions {
   timeoutMs?: number
   intervalMs?: number
@@ -22,6 +27,7 @@ export async function waitFor<T>(
       }
       lastError = undefined
     } catch (error: unknown) {
+      if (error instanceof GiveUp) throw error
       lastError = error
     }
     if (Date.now() >= deadline) {

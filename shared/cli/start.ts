@@ -2,7 +2,7 @@
 // npm start -- step04        runs step 4's whole topology as real processes
 // PORT sets the front door (default 3000); the other nodes take the ports
 // after it. DATA_DIR moves the data files (default data/<step>/).
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { asProcesses, type RunningNode } from '../launcher'
 import { ROOT, findStep, listSteps, type Step } from '../steps'
@@ -18,8 +18,9 @@ type StartSystem = (
 ) => Promise<StartedSystem>
 
 function title(step: Step): string {
-  const readme = readFileSync(join(step.dir, 'README.md'), 'utf8')
-  return /^#\s+(.*)$/m.exec(readme)?.[1] ?? step.id
+  const readme = join(step.dir, 'README.md')
+  if (!existsSync(readme)) return step.id
+  return /^#\s+(.*)$/m.exec(readFileSync(readme, 'utf8'))?.[1] ?? step.id
 }
 
 function printSteps(): void {

@@ -89,16 +89,16 @@ function checkGenerated(): Promise<void> {
 }
 
 function checkTypes(): void {
-  const tsc = spawnSync(
-    process.execPath,
-    [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-    },
-  )
-  if (tsc.status !== 0)
-    problems.push(`The code does not type-check:\n${tsc.stdout}`)
+  for (const project of ['tsconfig.json', 'tsconfig.exercises.json']) {
+    const tsc = spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '--noEmit', '-p', project],
+      { cwd: ROOT, encoding: 'utf8' },
+    )
+    if (tsc.status !== 0) {
+      problems.push(`${project} does not type-check:\n${tsc.stdout}`)
+    }
+  }
 }
 
 function checkRedGreen(): void {

@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../steps'
-import { waitFor } from '../wait-for'
+import { GiveUp, waitFor } from '../wait-for'
 import { tempDir } from './temp'
 
 export interface Topology {
@@ -55,7 +55,7 @@ export async function npmStart(
     `npm start -- ${step} to write ${runFile}`,
     () => {
       if (child.exitCode !== null)
-        throw new Error(`npm start exited early:\n${output}`)
+        throw new GiveUp(`npm start exited early:\n${output}`)
       return (
         existsSync(runFile) &&
         (JSON.parse(readFileSync(runFile, 'utf8')) as Topology)

@@ -17,7 +17,7 @@ export const SCHEMA = `
     clicks INTEGER NOT NULL DEFAULT 0
   )`
 
-interface Row {
+export interface LinkRow {
   code: string
   url: string
   created_at: number
@@ -25,6 +25,15 @@ interface Row {
   delete_token_hash: string
   deleted_at: number | null
   clicks: number
+}
+
+// Every statement takes its values as parameters, never inside the SQL text.
+export const SQL = {
+  insert: `INSERT INTO links (code, url, created_at, expires_at, delete_token_hash)
+    VALUES (@code, @url, @createdAt, @expiresAt, @deleteTokenHash)`,
+  find: 'SELECT * FROM links WHERE code = ?',
+  click: 'UPDATE links SET clicks = clicks + 1 WHERE code = ?',
+  markDeleted: 'UPDATE links SET deleted_at = ? WHERE code = ?',
 }
 
 export function openDatabase(file: string): Database.Database {
@@ -40,15 +49,10 @@ export function openDatabase(file: string): Database.Database {
 
 export function createSqliteStore(file: string): LinkStore {
   const db = openDatabase(file)
-  const insert = db.prepare(
-    `INSERT INTO links (code, url, created_at, expires_at, delete_token_hash)
-     VALUES (@code, @url, @createdAt, @expiresAt, @deleteTokenHash)`,
-  )
-  const find = db.prepare<[string], Row>('SELECT * FROM links WHERE code = ?')
-  const click = db.prepare(
-    'UPDATE links SET clicks = clicks + 1 WHERE code = ?',
-  )
-  const remove = db.prepare('UPDATE links SET deleted_at = ? WHERE code = ?')
+  const insert = db.prepare(SQL.insert)
+  const find = db.prepare<[string], LinkRow>(SQL.find)
+  const click = db.prepare(SQL.click)
+  const remove = db.prepare(SQL.markDeleted)
 
   return {
     async insert(link) {
@@ -83,7 +87,7 @@ export function isUniqueViolation(error: unknown): boolean {
   )
 }
 
-function toLink(row: Row): Link {
+export function toLink(row: LinkRow): Link {
   return {
     code: row.code,
     url: row.url,

@@ -3,7 +3,7 @@ import { badInputTests } from '../../../shared/testing/bad-input'
 import { tempDir } from '../../../shared/testing/temp'
 import { startSystem, type System } from '../src/system'
 
-describe('the single server keeps the shortener contract', () => {
+describe('the whole system keeps the shortener contract', () => {
   const data = tempDir()
   let system: System
   beforeAll(async () => {
