@@ -118,7 +118,10 @@ async function spawnNode(
   child.on('message', (message: { ready?: string }) => {
     if (message.ready) url = message.ready
   })
-  child.once('exit', (code) => (exitCode = code))
+  child.once('exit', (code, signal) => {
+    exitCode = code
+    log(`[${options.name}] exited (${signal ?? `code ${code}`})`)
+  })
   try {
     await waitFor(
       `${options.name} (${role}) to start`,

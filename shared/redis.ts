@@ -34,11 +34,14 @@ export interface StartRedisOptions {
   port?: number
 }
 
-export async function startRedis({
-  redisUrl = process.env.REDIS_URL,
-  binary = 'redis-server',
-  port,
-}: StartRedisOptions = {}): Promise<RedisHandle> {
+// Pass `redisUrl: undefined` explicitly to ignore REDIS_URL (the launcher's
+// own tests do, to always start a private server).
+export async function startRedis(
+  options: StartRedisOptions = {},
+): Promise<RedisHandle> {
+  const { binary = 'redis-server', port } = options
+  const redisUrl =
+    'redisUrl' in options ? options.redisUrl : process.env.REDIS_URL
   if (redisUrl) {
     const unsupported = async () => {
       throw new Error('Cannot kill or restart a Redis given by REDIS_URL.')

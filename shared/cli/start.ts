@@ -2,7 +2,13 @@
 // npm start -- step04        runs step 4's whole topology as real processes
 // PORT sets the front door (default 3000); the other nodes take the ports
 // after it. DATA_DIR moves the data files (default data/<step>/).
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { join, relative } from 'node:path'
 import { asProcesses, type RunningNode } from '../launcher'
 import { ROOT, findStep, listSteps, type Step } from '../steps'

@@ -60,11 +60,12 @@ export function createApp(deps: AppDeps): express.Express {
       const input = body as Record<string, unknown>
       const base = deps.publicUrl ?? `${req.protocol}://${req.host}`
       const url = validateUrl(input.url, [req.host, new URL(base).host])
-      const expiresAt = expiryFrom(input.expiresInSeconds, now())
+      const createdAt = now()
+      const expiresAt = expiryFrom(input.expiresInSeconds, createdAt)
       const deleteToken = randomBytes(24).toString('base64url')
       const link = {
         url,
-        createdAt: now(),
+        createdAt,
         expiresAt,
         deleteTokenHash: hashToken(deleteToken),
       }
