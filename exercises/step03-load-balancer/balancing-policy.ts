@@ -1,0 +1,98 @@
+// Which app server gets the next request, and which servers may get one at
+// all. Round-robin is fair only when requests cost the same; least-connections
+// adapts to slow requests, but needs an exact count of what is in flight.
+// Health follows HAProxy: a server goes down after `fall` failed checks in a
+// row, and comes back only after `rise` passed checks in a row.
+import { todo } from '../../shared/todo'
+
+export type PolicyName = 'round-robin' | 'least-connections'
+
+export interface PoolOptions {
+  policy: PolicyName
+  /** Passed checks in a row that bring a down server back. */
+  rise: number
+  /** Failed checks in a row that take an up server down. */
+  fall: number
+}
+
+export interface ServerState {
+  url: string
+  up: boolean
+  /** Consecutive passed (positive) or failed (negative) checks. */
+  streak: number
+  inFlight: number
+}
+
+export interface Pool {
+  /** The next server for a request, skipping `tried`; undefined when none is up. */
+  pick(tried?: ReadonlySet<string>): string | undefined
+  /** The result of one active health check. */
+  report(url: string, passed: boolean): void
+  /** Passive ejection: a request could not connect, so stop sending at once. */
+  eject(url: string): void
+  started(url: string): void
+  finished(url: string): void
+  servers(): readonly ServerState[]
+}
+
+export function createPool(urls: string[], options: PoolOptions): Pool {
+  const servers: ServerState[] = urls.map((url) => ({
+    url,
+    up: true,
+    streak: 0,
+    inFlight: 0,
+  }))
+  const byUrl = (url: string) => {
+    const server = servers.find((s) => s.url === url)
+    if (!server) throw new TypeError(`Unknown server ${url}`)
+    return server
+  }
+  let next = 0
+
+  function roundRobin(candidates: ServerState[]): ServerState | undefined {
+    // 🐨 Return the candidate whose turn it is: walk `servers` in order,
+    //    starting at index `next`, and return the first one that is in
+    //    `candidates`; move `next` past it for the following call.
+    // 🦉 Walking `servers`, not `candidates`, keeps each server's turn fair
+    //    while others come and go.
+    return todo('roundRobin()', 'Hint 1: round-robin')
+  }
+
+  function leastConnections(
+    candidates: ServerState[],
+  ): ServerState | undefined {
+    // 🐨 Among the candidates, keep those with the fewest requests in flight,
+    //    and break ties with roundRobin().
+    return todo('leastConnections()', 'Hint 2: least-connections')
+  }
+
+  return {
+    pick(tried = new Set()) {
+      const candidates = servers.filter((s) => s.up && !tried.has(s.url))
+      if (candidates.length === 0) return undefined
+      const chosen =
+        options.policy === 'round-robin'
+          ? roundRobin(candidates)
+          : leastConnections(candidates)
+      return chosen?.url
+    },
+    report(url, passed) {
+      const server = byUrl(url)
+      // 🐨 Count the streak: a pass after failures starts again at +1, a
+      //    failure after passes starts again at -1. An up server goes down at
+      //    `fall` failures in a row; a down server comes up at `rise` passes.
+      // 🦉 One lost packet must not eject a server, and one lucky check must
+      //    not bring back a flapping one.
+      todo(`report(${server.url})`, 'Hint 3: rise and fall')
+    },
+    eject(url) {
+      const server = byUrl(url)
+      // 🐨 Take the server down now, with an empty streak: it must pass
+      //    `rise` checks in a row before it gets traffic again.
+      todo(`eject(${server.url})`, 'Hint 3: rise and fall')
+    },
+    started: (url) => void byUrl(url).inFlight++,
+    finished: (url) => void byUrl(url).inFlight--,
+    servers: () => servers,
+  }
+}

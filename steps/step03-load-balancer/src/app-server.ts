@@ -1,0 +1,48 @@
+// An app server: the app, its store, and a port. It keeps no state of its
+// own, so the balancer can send any request to any app server; and on
+// close() (SIGTERM) it drains before it exits, so a restart drops nothing.
+import { createServer } from 'node:http'
+import { listen, type Handle } from '../../../shared/net'
+import { createApp } from './app'
+import { createDbClient } from './db-client'
+import { createDbStore } from './db-store'
+import { createDrain } from './drain'
+
+export interface AppServerOptions {
+  name: string
+  port?: number
+  host?: string
+  dbUrl: string
+  dbToken: string
+  dbTimeoutMs?: number
+  publicUrl?: string
+  /** How long to keep serving after SIGTERM while the balancer notices. */
+  drainGraceMs?: number
+}
+
+export async function startAppServer(
+  options: AppServerOptions,
+): Promise<Handle> {
+  const db = createDbClient({
+    url: options.dbUrl,
+    token: options.dbToken,
+    timeoutMs: options.dbTimeoutMs,
+  })
+  const store = createDbStore(db)
+  const app = createApp({
+    store,
+    node: options.name,
+    publicUrl: options.publicUrl,
+  })
+  const drain = createDrain(options.name, options.drainGraceMs ?? 0)
+  const http = createServer(drain.guard(app))
+  const server = await listen(http, options.port, options.host)
+  return {
+    url: server.url,
+    close: async () => {
+      await drain.drain(http)
+      await server.close()
+      await store.close()
+    },
+  }
+}

@@ -1,0 +1,206 @@
+import { once } from 'node:events'
+import { get, type IncomingHttpHeaders } from 'node:http'
+import { connect } from 'node:net'
+import { expectError } from '../../../shared/testing/contract'
+import { postJson, send, type Reply } from '../../../shared/testing/http'
+import { startTcpProxy, type TcpProxy } from '../../../shared/testing/tcp-proxy'
+import { startUpstream, type Upstream } from '../../../shared/testing/upstream'
+import { freePort } from '../../../shared/redis'
+import { waitFor } from '../../../shared/wait-for'
+import {
+  startLoadBalancer,
+  type LoadBalancerOptions,
+} from '../src/load-balancer'
+
+function rawGet(base: string, path: string, headers: Record<string, string>) {
+  type Echo = { headers: IncomingHttpHeaders; json: Reply['json'] }
+  return new Promise<Echo>((resolve, reject) => {
+    get(new URL(path, base), { headers, agent: false }, (res) => {
+      let body = ''
+      res.on('data', (chunk: Buffer) => (body += chunk))
+      res.on('end', () =>
+        resolve({ headers: res.headers, json: JSON.parse(body) }),
+      )
+    }).on('error', reject)
+  })
+}
+
+type Balancer = Awaited<ReturnType<typeof startLoadBalancer>>
+
+describe('load balancer: proxying, retries and failures', () => {
+  let upstreams: Upstream[]
+  let balancer: Balancer | undefined
+  let proxies: TcpProxy[] = []
+  beforeEach(async () => {
+    upstreams = await Promise.all(
+      ['app-1', 'app-2', 'app-3'].map((name) => startUpstream(name)),
+    )
+  })
+  afterEach(async () => {
+    await balancer?.close()
+    balancer = undefined
+    await Promise.all([...upstreams, ...proxies].map((s) => s.close()))
+    proxies = []
+  })
+  const start = async (
+    servers: string[],
+    options: Partial<LoadBalancerOptions> = {},
+  ) => {
+    balancer = await startLoadBalancer({
+      name: 'lb',
+      servers,
+      log: () => {},
+      healthCheck: { intervalMs: 60_000 },
+      ...options,
+    })
+    return balancer
+  }
+  const proxy = async (target: string) => {
+    const created = await startTcpProxy(target)
+    proxies.push(created)
+    return created
+  }
+  const gets = (upstream: Upstream, path = '/x') =>
+    upstream.received.filter((r) => r.url === path).length
+
+  it('appends to X-Forwarded-For, sets X-Forwarded-Proto, keeps Host and drops hop-by-hop headers', async () => {
+    const lb = await start([upstreams[0]!.url])
+    // Node's http client, not fetch: fetch refuses to send hop-by-hop headers.
+    const reply = await rawGet(lb.url, '/x', {
+      'X-Forwarded-For': '203.0.113.7',
+      Host: 'sho.rt',
+      'Proxy-Authorization': 'Basic c2VjcmV0',
+      Connection: 'keep-alive, X-Hop-Secret',
+      'X-Hop-Secret': 'for this hop only',
+      'X-Custom': 'kept',
+    })
+    const seen = reply.json.headers
+    expect(seen['x-forwarded-for']).toBe('203.0.113.7, 127.0.0.1')
+    expect(seen['x-forwarded-proto']).toBe('http')
+    expect(seen.host).toBe('sho.rt')
+    expect(seen['x-custom']).toBe('kept')
+    expect(seen['proxy-authorization']).toBeUndefined()
+    expect(seen['x-hop-secret']).toBeUndefined()
+    expect(reply.headers['x-served-by']).toBe('app-1')
+  })
+
+  it('passes a POST body through unchanged', async () => {
+    const lb = await start([upstreams[0]!.url])
+    const reply = await postJson(lb.url, '/api/links', {
+      url: 'https://example.com/body',
+    })
+    expect(JSON.parse(reply.json.body)).toEqual({
+      url: 'https://example.com/body',
+    })
+  })
+
+  it('retries a GET on the next app server when one refuses the connection', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const lb = await start([closed, upstreams[1]!.url])
+    const reply = await send(lb.url, '/x')
+    expect(reply.status).toBe(201)
+    expect(reply.headers.get('x-served-by')).toBe('app-2')
+  })
+
+  it('retries a GET on the next app server when one resets the connection', async () => {
+    const broken = await proxy(upstreams[0]!.url)
+    broken.mode = 'reset'
+    const lb = await start([broken.url, upstreams[1]!.url])
+    expect((await send(lb.url, '/x')).headers.get('x-served-by')).toBe('app-2')
+  })
+
+  it('retries a GET on the next app server when one does not answer in time', async () => {
+    upstreams[0]!.hang = true
+    const lb = await start([upstreams[0]!.url, upstreams[1]!.url], {
+      timeoutMs: 200,
+    })
+    const reply = await send(lb.url, '/x')
+    expect(reply.headers.get('x-served-by')).toBe('app-2')
+    expect(gets(upstreams[0]!)).toBe(1)
+  })
+
+  it('answers 504 JSON within the timeout when the only app server hangs', async () => {
+    upstreams[0]!.hang = true
+    const lb = await start([upstreams[0]!.url], { timeoutMs: 200 })
+    expectError(await send(lb.url, '/x'), 504, 'gateway_timeout')
+  })
+
+  it('retries a POST on the next app server when the connection is refused', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const lb = await start([closed, upstreams[1]!.url])
+    const reply = await postJson(lb.url, '/api/links', {
+      url: 'https://example.com/',
+    })
+    expect(reply.status).toBe(201)
+    expect(
+      upstreams[1]!.received.filter((r) => r.method === 'POST'),
+    ).toHaveLength(1)
+  })
+
+  it('answers 504 to a POST that timed out, and never sends it to a second server', async () => {
+    upstreams[0]!.hang = true
+    const lb = await start(
+      upstreams.map((u) => u.url),
+      { timeoutMs: 200 },
+    )
+    const reply = await postJson(lb.url, '/api/links', {
+      url: 'https://example.com/',
+    })
+    expectError(reply, 504, 'gateway_timeout')
+    const posts = upstreams.flatMap((u) =>
+      u.received.filter((r) => r.method === 'POST'),
+    )
+    expect(posts).toHaveLength(1)
+  })
+
+  it('answers 502 to a POST whose connection broke after it was sent, and never sends it to a second server', async () => {
+    upstreams[0]!.hang = true
+    const link = await proxy(upstreams[0]!.url)
+    const lb = await start([link.url, upstreams[1]!.url])
+    const reply = postJson(lb.url, '/api/links', {
+      url: 'https://example.com/',
+    })
+    await waitFor(
+      'the POST to reach app-1',
+      () => upstreams[0]!.received.length === 1,
+    )
+    link.cut()
+    expectError(await reply, 502, 'bad_gateway')
+    expect(
+      upstreams[1]!.received.filter((r) => r.method === 'POST'),
+    ).toHaveLength(0)
+  })
+
+  it('answers 502 JSON when every app server is down', async () => {
+    const lb = await start([
+      `http://127.0.0.1:${await freePort()}`,
+      `http://127.0.0.1:${await freePort()}`,
+    ])
+    expectError(await send(lb.url, '/x'), 502, 'bad_gateway')
+    expectError(await send(lb.url, '/x'), 502, 'no_server_available')
+  })
+
+  it('answers 429 with Retry-After past the rate limit, per client', async () => {
+    let now = 0
+    const lb = await start([upstreams[0]!.url], {
+      rateLimit: { capacity: 3, refillPerSecond: 1, now: () => now },
+    })
+    for (let i = 0; i < 3; i++)
+      expect((await send(lb.url, '/x')).status).toBe(201)
+    const limited = await send(lb.url, '/x')
+    expectError(limited, 429, 'rate_limited')
+    expect(limited.headers.get('retry-after')).toBe('1')
+    now += 1000
+    expect((await send(lb.url, '/x')).status).toBe(201)
+  })
+
+  it('keeps serving when a client sends garbage instead of HTTP', async () => {
+    const lb = await start([upstreams[0]!.url])
+    const socket = connect(Number(new URL(lb.url).port), '127.0.0.1')
+    socket.on('error', () => {})
+    socket.resume()
+    socket.end('NOT HTTP AT ALL\r\n\r\n')
+    await once(socket, 'close')
+    expect((await send(lb.url, '/x')).status).toBe(201)
+  })
+})
