@@ -10,6 +10,7 @@ const transform = { '^.+\\.ts$': ['@swc/jest'] }
 const common = {
   transform,
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/shared/testing/quiet-logs.js'],
 }
 
 module.exports = {

@@ -46,7 +46,9 @@ export function render(
 
 function rewriteImports(source: string, step: Step): string {
   const target = `../../steps/${step.id}/src/`
-  return source.replace(/(from\s+')\.\/([^']+')/g, `$1${target}$2`)
+  return source
+    .replace(/(from\s+')\.\/([^']+')/g, `$1${target}$2`)
+    .replace(/(from\s+')\.\.\/\.\.\/\.\.\/shared\//g, '$1../../shared/')
 }
 
 // Every generated file, for every step (or the steps given), formatted with

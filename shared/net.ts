@@ -2,7 +2,7 @@
 // (0 picks a free one), resolve to `{ url, close() }`. Tests run components
 // in-process on port 0; `npm start` runs the same code as separate processes.
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer as createTcpServer, type AddressInfo } from 'node:net'
 
 export interface Handle {
   url: string
@@ -41,4 +41,18 @@ export function closeServer(server: Server): Promise<void> {
 
 export function portOf(url: string): number {
   return Number(new URL(url).port)
+}
+
+// A port that was free a moment ago: for peers that must know each other's
+// address before either starts. Another process may take it in between.
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createTcpServer()
+    server.once('error', reject)
+    server.listen(0, LOOPBACK, () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
 }

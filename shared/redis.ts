@@ -4,8 +4,8 @@
 // tests that kill Redis must not take a learner's other work down with it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer, connect } from 'node:net'
-import { LOOPBACK } from './net'
+import { connect } from 'node:net'
+import { LOOPBACK, freePort } from './net'
 import { GiveUp, waitFor } from './wait-for'
 
 export interface RedisHandle {
@@ -137,16 +137,4 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals) {
   const exited = once(child, 'exit')
   child.kill(signal)
   await exited
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }

@@ -1,7 +1,8 @@
 // npm start                  lists the steps
 // npm start -- step04        runs step 4's whole topology as real processes
-// PORT sets the front door (default 3000); the other nodes take the ports
-// after it. DATA_DIR moves the data files (default data/<step>/).
+// PORT sets the front door (default 3000); every other node has a fixed
+// offset from it (see the step's system.ts), and the table printed at start
+// shows them all. DATA_DIR moves the data files (default data/<step>/).
 import {
   existsSync,
   mkdirSync,

@@ -43,7 +43,7 @@ function runJest(
     ],
     {
       cwd: ROOT,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: 'ignore',
       env: { ...process.env, WORKSHOP_EXERCISES: target },
     },
   )

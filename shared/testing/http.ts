@@ -9,15 +9,29 @@ export interface Reply {
   json: any // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
+// Like a browser, the test client keeps the cookies each origin sets and
+// sends them back (from step 4 on, the app's db_seq cookie gives a client
+// read-your-writes). Per origin, for the life of the test file.
+const jar = new Map<string, Map<string, string>>()
+
 export async function send(
   base: string,
   path: string,
   init: RequestInit = {},
 ): Promise<Reply> {
-  const response = await fetch(new URL(path, base), {
-    redirect: 'manual',
-    ...init,
-  })
+  const url = new URL(path, base)
+  const cookies = jar.get(url.origin) ?? new Map<string, string>()
+  const headers = new Headers(init.headers)
+  if (cookies.size > 0 && !headers.has('cookie')) {
+    headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '))
+  }
+  const response = await fetch(url, { redirect: 'manual', ...init, headers })
+  for (const cookie of response.headers.getSetCookie()) {
+    const [pair = ''] = cookie.split(';')
+    const [name, value] = pair.split('=')
+    if (name && value !== undefined) cookies.set(name.trim(), value)
+  }
+  jar.set(url.origin, cookies)
   const body = await response.text()
   let json: unknown
   try {

@@ -119,6 +119,23 @@ describe('database server: one SQLite file behind HTTP and a token', () => {
     })
   })
 
+  it('answers SQLite errors in a statement with a 4xx, never a 500', async () => {
+    expectError(await query('SELECT ?', []), 400, 'invalid_params')
+    const notNull = await execute('INSERT INTO links (code) VALUES (?)', ['x'])
+    expectError(notNull, 400, 'invalid_sql')
+    expectError(await query('SELECT * FROM no_such_table'), 400, 'invalid_sql')
+  })
+
+  it('refuses a write that returns rows on either endpoint', async () => {
+    const sql = 'DELETE FROM links WHERE code = ? RETURNING code'
+    expectError(await query(sql, ['x']), 400, 'wrong_endpoint')
+    expectError(await execute(sql, ['x']), 400, 'wrong_endpoint')
+  })
+
+  it('answers an unknown path with a JSON 404', async () => {
+    expectError(await postJson(db.url, '/nothing', {}, auth), 404, 'not_found')
+  })
+
   it('counts queries and writes in /metrics', async () => {
     const before = (await send(db.url, '/metrics')).json.counters
     await query('SELECT 1')

@@ -18,6 +18,8 @@ export interface AppServerOptions {
   publicUrl?: string
   /** How long to keep serving after SIGTERM while the balancer notices. */
   drainGraceMs?: number
+  /** Stop sooner when no request (not even a health check) came this long. */
+  drainQuietMs?: number
 }
 
 export async function startAppServer(
@@ -34,7 +36,10 @@ export async function startAppServer(
     node: options.name,
     publicUrl: options.publicUrl,
   })
-  const drain = createDrain(options.name, options.drainGraceMs ?? 0)
+  const drain = createDrain(options.name, {
+    graceMs: options.drainGraceMs ?? 0,
+    quietMs: options.drainQuietMs,
+  })
   const http = createServer(drain.guard(app))
   const server = await listen(http, options.port, options.host)
   return {

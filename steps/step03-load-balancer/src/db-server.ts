@@ -45,23 +45,43 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
 
   // A reader statement (SELECT) on /query, a writer on /execute: the split
   // lets the client know which calls are safe to retry.
-  app.post('/query', (req, res) => {
+  app.post('/query', async (req, res) => {
     const { statement, params } = prepare(req.body, true)
     metrics.count('db.queries')
-    res.json({ rows: statement.all(params) })
+    res.json({ rows: await run(() => statement.all(params)) })
   })
-  app.post('/execute', (req, res) => {
+  app.post('/execute', async (req, res) => {
     const { statement, params } = prepare(req.body, false)
     metrics.count('db.executes')
-    try {
-      res.json({ changes: statement.run(params).changes })
-    } catch (error: unknown) {
-      if (!isUniqueViolation(error)) throw error
-      metrics.count('db.constraint_violations')
-      throw new HttpError(409, 'constraint', (error as Error).message)
-    }
+    res.json({ changes: await run(() => statement.run(params).changes) })
+  })
+  app.use((req, res) => {
+    throw new HttpError(
+      404,
+      'not_found',
+      `Nothing at ${req.method} ${req.path}`,
+    )
   })
   app.use(sendError)
+
+  // SQLite's complaints about a statement are the caller's mistake: a 4xx.
+  async function run<T>(execute: () => T | Promise<T>): Promise<T> {
+    try {
+      return await execute()
+    } catch (error: unknown) {
+      const { code, message } = error as { code?: string; message: string }
+      if (isUniqueViolation(error)) {
+        metrics.count('db.constraint_violations')
+        throw new HttpError(409, 'constraint', message)
+      }
+      // By name, not instanceof: the error comes from the native addon's realm.
+      if ((error as Error).name === 'RangeError') {
+        throw badRequest('invalid_params', message)
+      }
+      if (code?.startsWith('SQLITE_')) throw badRequest('invalid_sql', message)
+      throw error
+    }
+  }
 
   function prepare(body: unknown, reader: boolean) {
     const { sql, params = [] } = (body ?? {}) as {
@@ -91,8 +111,11 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
     } catch (error: unknown) {
       throw badRequest('invalid_sql', (error as Error).message)
     }
-    if (statement.reader !== reader) {
-      const where = statement.reader ? '/query' : '/execute'
+    // /query takes what changes nothing (so it is safe to retry); a write
+    // that also returns rows (RETURNING) fits neither endpoint.
+    const fits = reader ? statement.readonly : !statement.reader
+    if (!fits) {
+      const where = statement.readonly ? '/query' : '/execute without RETURNING'
       throw badRequest('wrong_endpoint', `Send this statement to ${where}`)
     }
     return { statement, params: params as Param[] | Record<string, Param> }

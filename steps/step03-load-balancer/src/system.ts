@@ -66,6 +66,7 @@ export async function startSystem(
         dbTimeoutMs: options.dbTimeoutMs,
         // Outlast the balancer's detection time, with intervals to spare.
         drainGraceMs: (fall + 2) * intervalMs,
+        drainQuietMs: 2 * intervalMs,
       }),
     ),
   )

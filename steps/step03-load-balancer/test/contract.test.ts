@@ -7,7 +7,7 @@ describe('the whole system keeps the shortener contract', () => {
   const data = tempDir()
   let system: System
   beforeAll(async () => {
-    system = await startSystem({ dataDir: data.path })
+    system = await startSystem({ dataDir: data.path, healthIntervalMs: 100 })
   })
   afterAll(async () => {
     await system.close()

@@ -5,7 +5,7 @@ import { expectError } from '../../../shared/testing/contract'
 import { postJson, send, type Reply } from '../../../shared/testing/http'
 import { startTcpProxy, type TcpProxy } from '../../../shared/testing/tcp-proxy'
 import { startUpstream, type Upstream } from '../../../shared/testing/upstream'
-import { freePort } from '../../../shared/redis'
+import { freePort } from '../../../shared/net'
 import { waitFor } from '../../../shared/wait-for'
 import {
   startLoadBalancer,

@@ -1,0 +1,152 @@
+// The exercise: the read/write router. `npm test -- step04` runs these
+// against exercises/; each failure names the hint to read.
+import { hinted } from '../../../shared/testing/hint'
+import { postJson, send } from '../../../shared/testing/http'
+import { tempDir } from '../../../shared/testing/temp'
+import { waitFor } from '../../../shared/wait-for'
+import { startSystem, type System } from '../src/system'
+
+const token = 'a-test-token-of-enough-length'
+const noCookies = { cookie: 'none=1' } // a client that forgets its session
+
+describe('replicated store: writes to the primary, reads to the replicas', () => {
+  const data = tempDir()
+  let system: System
+  beforeAll(async () => {
+    system = await startSystem({
+      dataDir: data.path,
+      dbToken: token,
+      healthIntervalMs: 100,
+      monitorIntervalMs: 50,
+      maxLagMs: 300,
+      readWaitMs: 100,
+    })
+  })
+  afterAll(async () => {
+    await system.close()
+    data.remove()
+  })
+  const db = (name: string) => system.nodes.find((node) => node.name === name)!
+  const admin = (name: string, action: 'pause' | 'resume') =>
+    send(db(name).url, `/replication/${action}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+    })
+  const create = async () => {
+    const reply = await postJson(system.url, '/api/links', {
+      url: `https://example.com/${Date.now()}/${Math.random()}`,
+    })
+    expect(reply.status).toBe(201)
+    return reply
+  }
+  const readsFrom = async (
+    code: string,
+    times: number,
+    headers: Record<string, string> = {},
+  ) => {
+    const served: string[] = []
+    for (let i = 0; i < times; i++) {
+      const reply = await send(system.url, `/api/links/${code}`, { headers })
+      expect(reply.status).toBe(200)
+      served.push((reply.headers.get('x-db') ?? 'none').split(';')[0]!)
+    }
+    return served
+  }
+
+  it(
+    'sends a write to the primary and reads to both replicas in turn',
+    hinted('Hint 1: the read pool', async () => {
+      const created = await create()
+      expect(created.headers.get('x-db')).toBe('primary db-1')
+      const served = await readsFrom(created.json.code, 6)
+      expect(new Set(served)).toEqual(new Set(['replica db-2', 'replica db-3']))
+    }),
+  )
+
+  it(
+    "resolves a just-created link at once while a replica's apply loop is paused",
+    hinted('Hint 2: read-your-writes', async () => {
+      await admin('db-2', 'pause')
+      try {
+        for (let i = 0; i < 5; i++) {
+          const created = await create()
+          const redirect = await send(system.url, `/${created.json.code}`)
+          expect([redirect.status, redirect.headers.get('location')]).toEqual([
+            302,
+            created.json.url,
+          ])
+        }
+      } finally {
+        await admin('db-2', 'resume')
+      }
+    }),
+  )
+
+  it(
+    'answers a client without its session from the primary when the replica has not seen the link yet',
+    hinted('Hint 3: a miss is not proof', async () => {
+      await admin('db-2', 'pause')
+      await admin('db-3', 'pause')
+      try {
+        const created = await create()
+        const reply = await send(
+          system.url,
+          `/api/links/${created.json.code}`,
+          { headers: noCookies },
+        )
+        expect(reply.status).toBe(200)
+        expect(reply.headers.get('x-db')).toBe('primary db-1')
+      } finally {
+        await admin('db-2', 'resume')
+        await admin('db-3', 'resume')
+      }
+    }),
+  )
+
+  it(
+    'takes a replica out of the read pool past the lag limit, and back once it catches up',
+    hinted('Hint 1: the read pool', async () => {
+      const created = await create()
+      await readsFrom(created.json.code, 2) // the pool serves reads at all
+      await admin('db-2', 'pause')
+      try {
+        await create() // db-2 now misses an entry, and its lag grows
+        await waitFor('db-2 to lag past 300 ms', async () => {
+          const metrics = await send(db('db-2').url, '/metrics')
+          return metrics.json.replication.lagMs > 400
+        })
+        await waitFor('the apps to see the lag', async () => {
+          const served = await readsFrom(created.json.code, 4, noCookies)
+          return served.every((node) => node === 'replica db-3')
+        })
+      } finally {
+        await admin('db-2', 'resume')
+      }
+      await waitFor('db-2 to rejoin the read pool', async () => {
+        return (await readsFrom(created.json.code, 4, noCookies)).includes(
+          'replica db-2',
+        )
+      })
+    }),
+  )
+
+  it(
+    'reads from the primary when no replica is in the pool',
+    hinted('Hint 1: the read pool', async () => {
+      const created = await create()
+      await readsFrom(created.json.code, 2) // the pool serves reads at all
+      await admin('db-2', 'pause')
+      await admin('db-3', 'pause')
+      try {
+        await create()
+        await waitFor('both replicas to leave the read pool', async () => {
+          const served = await readsFrom(created.json.code, 3, noCookies)
+          return served.every((node) => node === 'primary db-1')
+        })
+      } finally {
+        await admin('db-2', 'resume')
+        await admin('db-3', 'resume')
+      }
+    }),
+  )
+})
