@@ -32,7 +32,7 @@ export function createDrain(
       if (draining) {
         // No new requests on this connection: the balancer opens another.
         res.setHeader('Connection', 'close')
-        if (req.url === '/healthz') {
+        if (req.url?.split('?')[0] === '/healthz') {
           res.writeHead(503, {
             'Content-Type': 'application/json',
             'X-Served-By': node,

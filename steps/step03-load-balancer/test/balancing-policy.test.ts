@@ -36,6 +36,11 @@ describe('balancing policy: round-robin', () => {
         rise: 2,
         fall: 2,
       })
+      expect([pool.pick(), pool.pick(new Set([A])), pool.pick()]).toEqual([
+        A,
+        B,
+        C,
+      ])
       expect(pool.pick(new Set([A]))).toBe(B)
       expect(pool.pick(new Set([C, A]))).toBe(B)
       expect(pool.pick(new Set([A, B, C]))).toBeUndefined()
@@ -52,6 +57,7 @@ describe('balancing policy: least-connections', () => {
         rise: 2,
         fall: 2,
       })
+      expect(picks(pool, 3)).toEqual([A, B, C]) // an idle pool takes turns
       pool.started(A)
       pool.started(A)
       pool.started(B)

@@ -27,7 +27,11 @@ export function startHealthChecks(
       log(`${url} is ${after ? 'UP' : 'DOWN'} (health check)`)
   }
   const timer = setInterval(() => {
-    for (const server of pool.servers()) void check(server.url)
+    for (const server of pool.servers()) {
+      check(server.url).catch((error: unknown) =>
+        log(`health check failed: ${error}`),
+      )
+    }
   }, intervalMs)
   return () => clearInterval(timer)
 }

@@ -24,7 +24,7 @@ export interface LoadBalancerOptions {
   rise?: number
   fall?: number
   healthCheck?: Partial<HealthCheckOptions>
-  /** How long one attempt may wait for response headers. */
+  /** How long one attempt may go without any activity (connect, headers, body). */
   timeoutMs?: number
   /** Off unless given. */
   rateLimit?: RateLimitOptions
@@ -79,7 +79,7 @@ export async function startLoadBalancer(
       if (!failure) return
       if (failure !== 'timeout') {
         pool.eject(server)
-        log(`${server} is DOWN (${failure} a request)`)
+        log(`${server} is DOWN (${failure})`)
       }
       if (!idempotent && failure !== 'refused') break
     }
@@ -115,11 +115,15 @@ export async function startLoadBalancer(
         if (inFlight) pool.finished(server)
         inFlight = false
       }
+      // Only this attempt's first failure counts: a late error of an
+      // abandoned attempt must not touch the response of the next one.
+      let state: 'pending' | 'failed' | 'answering' = 'pending'
       const fail = (failure: Failure) => {
         finished()
-        if (res.headersSent)
-          res.destroy() // mid-response: too late to retry
-        else resolve(failure)
+        if (state === 'answering') res.destroy() // mid-response: too late to retry
+        if (state !== 'pending') return
+        state = 'failed'
+        resolve(failure)
       }
       const upstream = request(new URL(req.url ?? '/', server), {
         method: req.method,
@@ -142,6 +146,11 @@ export async function startLoadBalancer(
         else send()
       })
       upstream.on('response', (answer) => {
+        if (state !== 'pending') {
+          answer.resume() // an abandoned attempt answered late: discard it
+          return
+        }
+        state = 'answering'
         res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers))
         answer.pipe(res)
         resolve(undefined)
