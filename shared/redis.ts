@@ -12,6 +12,8 @@ export interface RedisHandle {
   url: string
   /** Whether this handle started (and so may stop) its own redis-server. */
   private: boolean
+  /** The private server's process id; -1 for a Redis given by REDIS_URL. */
+  readonly pid: number
   close(): Promise<void>
   /** SIGKILL the private server: a cache-tier crash, for fault tests. */
   kill(): Promise<void>
@@ -49,6 +51,7 @@ export async function startRedis(
     return {
       url: redisUrl,
       private: false,
+      pid: -1,
       close: async () => {},
       kill: unsupported,
       restart: unsupported,
@@ -71,6 +74,9 @@ export async function startRedis(
   return {
     url,
     private: true,
+    get pid() {
+      return server?.pid ?? -1
+    },
     close: () => stop(server!, 'SIGTERM'),
     kill: () => stop(server!, 'SIGKILL'),
     restart: async () => {

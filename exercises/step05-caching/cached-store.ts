@@ -1,0 +1,100 @@
+// Cache-aside in two layers. A redirect asks L1 (this app server's memory),
+// then L2 (Redis, shared by every app server), then the database, and fills
+// each layer on the way back. Almost all redirects are for a few hot links,
+// so almost none reach the database. Trade-off: a cache holds copies, and a
+// copy that is not dropped when its link changes goes on redirecting.
+import { LRUCache } from 'lru-cache'
+import type { Invalidation } from '../../steps/step05-caching/src/invalidation'
+import type { Link, LinkStore } from '../../steps/step05-caching/src/link-store'
+import type { Metrics } from '../../steps/step05-caching/src/metrics'
+import type { RedisCache } from '../../steps/step05-caching/src/redis-cache'
+import { currentContext } from '../../steps/step05-caching/src/request-context'
+import { todo } from '../../shared/todo'
+
+export interface CachedStoreOptions {
+  inner: LinkStore
+  l2: RedisCache
+  l1MaxEntries: number
+  /** Short: L1 copies are dropped by messages that can be missed. */
+  l1TtlMs: number
+  metrics: Metrics
+}
+
+/** One L1 entry: the link, or null for "no such link", and where it came from. */
+interface Entry {
+  link: Link | null
+  from: 'HIT-L2' | 'MISS'
+}
+
+export function createCachedStore({
+  inner,
+  l2,
+  l1MaxEntries,
+  l1TtlMs,
+  metrics,
+}: CachedStoreOptions) {
+  let invalidation: Invalidation | undefined
+
+  const l1 = new LRUCache<string, Entry>({
+    max: l1MaxEntries,
+    ttl: l1TtlMs,
+    // fetch() coalesces: concurrent misses for one code share this one call.
+    fetchMethod: async (code, stale, { options }) => {
+      // 🐨 Ask l2.load(code, loadFromDatabase): it answers from Redis, or calls
+      //    your function (count 'cache.db_loads' and return inner.find(code))
+      //    and fills Redis. Set options.ttl to l2.ttlFor(value, l1TtlMs) (at
+      //    least 1), then return { link: value, from }.
+      // 🦉 value is null for a code that does not exist: remembering that
+      //    keeps floods of unknown codes away from the database.
+      return todo('fetchMethod', 'Hint 3: L2, TTLs and absence')
+    },
+  })
+
+  async function find(code: string, options?: { fresh?: boolean }) {
+    if (options?.fresh) {
+      answeredBy('BYPASS')
+      return inner.find(code, options)
+    }
+    // 🐨 Note whether l1.has(code), then get the entry with l1.fetch(code).
+    //    Call answeredBy('HIT-L1') when L1 had it, else answeredBy(entry.from),
+    //    and return the link (undefined for null).
+    // 💰 l1.fetch() rejects when an invalidation aborts it mid-load: try once more.
+    return todo('find()', 'Hint 2: L1 and coalescing')
+  }
+
+  /** Drops every copy of `code`: here, in Redis, and in every app server's L1. */
+  async function invalidate(code: string) {
+    // 🐨 Delete the code from l1, drop it from l2, and publish it on the
+    //    invalidation channel (invalidation?.publish) so the other app
+    //    servers drop theirs.
+    // 🦉 Publish waits for every app server's acknowledgement: once the
+    //    client hears "deleted", no app server redirects to the link.
+    return todo('invalidate()', 'Hint 1: invalidation')
+  }
+
+  const store: LinkStore = {
+    find,
+    // A new link may replace a remembered "absent" for its alias.
+    insert: async (link) => {
+      await inner.insert(link)
+      await invalidate(link.code)
+    },
+    // Clicks are not cached (the details page reads them fresh).
+    recordClick: (code) => inner.recordClick(code),
+    markDeleted: async (code, at) => {
+      await inner.markDeleted(code, at)
+      await invalidate(code)
+    },
+    close: () => inner.close(),
+  }
+  return {
+    store,
+    dropLocal: (code: string) => void l1.delete(code),
+    useInvalidation: (bus: Invalidation) => void (invalidation = bus),
+  }
+}
+
+function answeredBy(layer: string) {
+  const context = currentContext()
+  if (context) context.cache = layer
+}

@@ -1,0 +1,98 @@
+// Cache-aside in two layers. A redirect asks L1 (this app server's memory),
+// then L2 (Redis, shared by every app server), then the database, and fills
+// each layer on the way back. Almost all redirects are for a few hot links,
+// so almost none reach the database. Trade-off: a cache holds copies, and a
+// copy that is not dropped when its link changes goes on redirecting.
+import { LRUCache } from 'lru-cache'
+import type { Invalidation } from './invalidation'
+import type { Link, LinkStore } from './link-store'
+import type { Metrics } from './metrics'
+import type { RedisCache } from './redis-cache'
+import { currentContext } from './request-context'
+
+export interface CachedStoreOptions {
+  inner: LinkStore
+  l2: RedisCache
+  l1MaxEntries: number
+  /** Short: L1 copies are dropped by messages that can be missed. */
+  l1TtlMs: number
+  metrics: Metrics
+}
+
+/** One L1 entry: the link, or null for "no such link", and where it came from. */
+interface Entry {
+  link: Link | null
+  from: 'HIT-L2' | 'MISS'
+}
+
+export function createCachedStore({
+  inner,
+  l2,
+  l1MaxEntries,
+  l1TtlMs,
+  metrics,
+}: CachedStoreOptions) {
+  let invalidation: Invalidation | undefined
+
+  const l1 = new LRUCache<string, Entry>({
+    max: l1MaxEntries,
+    ttl: l1TtlMs,
+    // fetch() coalesces: concurrent misses for one code share this one call.
+    fetchMethod: async (code, stale, { options }) => {
+      const { value, from } = await l2.load(code, () => {
+        metrics.count('cache.db_loads')
+        return inner.find(code)
+      })
+      // Never keep a copy past the link's expiry, nor "absent" for long.
+      options.ttl = Math.max(1, l2.ttlFor(value, l1TtlMs))
+      return { link: value, from }
+    },
+  })
+
+  async function find(code: string, options?: { fresh?: boolean }) {
+    if (options?.fresh) {
+      answeredBy('BYPASS')
+      return inner.find(code, options)
+    }
+    const hit = l1.has(code)
+    // An invalidation that lands mid-load aborts it: load once more.
+    const entry = await l1.fetch(code).catch(() => l1.fetch(code))
+    const layer = hit ? 'HIT-L1' : entry!.from
+    answeredBy(layer)
+    metrics.count(`cache.${layer.toLowerCase()}`)
+    return entry!.link ?? undefined
+  }
+
+  /** Drops every copy of `code`: here, in Redis, and in every app server's L1. */
+  async function invalidate(code: string) {
+    l1.delete(code)
+    await l2.drop(code)
+    await invalidation?.publish(code)
+  }
+
+  const store: LinkStore = {
+    find,
+    // A new link may replace a remembered "absent" for its alias.
+    insert: async (link) => {
+      await inner.insert(link)
+      await invalidate(link.code)
+    },
+    // Clicks are not cached (the details page reads them fresh).
+    recordClick: (code) => inner.recordClick(code),
+    markDeleted: async (code, at) => {
+      await inner.markDeleted(code, at)
+      await invalidate(code)
+    },
+    close: () => inner.close(),
+  }
+  return {
+    store,
+    dropLocal: (code: string) => void l1.delete(code),
+    useInvalidation: (bus: Invalidation) => void (invalidation = bus),
+  }
+}
+
+function answeredBy(layer: string) {
+  const context = currentContext()
+  if (context) context.cache = layer
+}

@@ -1,0 +1,200 @@
+// The load balancer: one address in front of several app servers. It streams
+// each request to a server the policy picks, retries where that is safe, and
+// answers 502/504 itself when no server can. Plain node:http, no framework:
+// a proxy must not parse or buffer the bodies it passes on.
+import {
+  Agent,
+  createServer,
+  request,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http'
+import { listen, type Handle } from '../../../shared/net'
+import { createPool, type PolicyName, type Pool } from './balancing-policy'
+import { startHealthChecks, type HealthCheckOptions } from './health-checks'
+import { forwardedHeaders, withoutHopByHop } from './proxy-headers'
+import { createRateLimiter, type RateLimitOptions } from './rate-limit'
+
+export interface LoadBalancerOptions {
+  name: string
+  port?: number
+  host?: string
+  servers: string[]
+  policy?: PolicyName
+  rise?: number
+  fall?: number
+  healthCheck?: Partial<HealthCheckOptions>
+  /** How long one attempt may go without any activity (connect, headers, body). */
+  timeoutMs?: number
+  /** Off unless given. */
+  rateLimit?: RateLimitOptions
+  log?: (line: string) => void
+}
+
+type Failure = 'refused' | 'reset' | 'timeout'
+
+export async function startLoadBalancer(
+  options: LoadBalancerOptions,
+): Promise<Handle & { pool: Pool }> {
+  if (options.servers.length === 0)
+    throw new TypeError('LoadBalancerOptions.servers is empty')
+  const log = options.log ?? ((line: string) => console.log(line))
+  const pool = createPool(options.servers, {
+    policy: options.policy ?? 'round-robin',
+    rise: options.rise ?? 2,
+    fall: options.fall ?? 3,
+  })
+  const stopChecks = startHealthChecks(
+    pool,
+    {
+      path: '/healthz',
+      intervalMs: 1000,
+      timeoutMs: 500,
+      ...options.healthCheck,
+    },
+    log,
+  )
+  const timeoutMs = options.timeoutMs ?? 5000
+  const limit = options.rateLimit && createRateLimiter(options.rateLimit)
+  // Trade-off: reused connections save a handshake per request; idle ones are
+  // closed after 2 s, before the app servers' own 5 s keep-alive timeout, so
+  // we never send on a socket the server is closing.
+  const agent = new Agent({ keepAlive: true, timeout: 2000 })
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const client = req.socket.remoteAddress ?? 'unknown'
+    const wait = limit ? limit(client) : 0
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait))
+      return sendError(res, 429, 'rate_limited', 'Too many requests; slow down')
+    }
+    // NGINX's rule: an idempotent request may go to the next server after any
+    // failure; a POST only when it never reached a server (refused).
+    const idempotent = req.method === 'GET' || req.method === 'HEAD'
+    const tried = new Set<string>()
+    let failure: Failure | undefined
+    for (let server = pool.pick(); server; server = pool.pick(tried)) {
+      tried.add(server)
+      failure = await forward(req, res, server, client)
+      if (!failure) return
+      if (failure !== 'timeout') {
+        pool.eject(server)
+        log(`${server} is DOWN (${failure})`)
+      }
+      if (!idempotent && failure !== 'refused') break
+    }
+    if (failure === 'timeout')
+      return sendError(
+        res,
+        504,
+        'gateway_timeout',
+        'No app server answered in time',
+      )
+    if (failure)
+      return sendError(
+        res,
+        502,
+        'bad_gateway',
+        'The app server failed to answer',
+      )
+    sendError(res, 502, 'no_server_available', 'No app server is up')
+  }
+
+  // Resolves undefined once a response is under way, or with the failure
+  // that stopped this attempt before any byte of a response was sent.
+  function forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    server: string,
+    client: string,
+  ) {
+    return new Promise<Failure | undefined>((resolve) => {
+      pool.started(server)
+      let inFlight = true
+      const finished = () => {
+        if (inFlight) pool.finished(server)
+        inFlight = false
+      }
+      // Only this attempt's first failure counts: a late error of an
+      // abandoned attempt must not touch the response of the next one.
+      let state: 'pending' | 'failed' | 'answering' = 'pending'
+      const fail = (failure: Failure) => {
+        finished()
+        if (state === 'answering') res.destroy() // mid-response: too late to retry
+        if (state !== 'pending') return
+        state = 'failed'
+        resolve(failure)
+      }
+      const upstream = request(new URL(req.url ?? '/', server), {
+        method: req.method,
+        headers: forwardedHeaders(req.headers, client),
+        agent,
+      })
+      upstream.setTimeout(timeoutMs, () => {
+        fail('timeout')
+        upstream.destroy()
+      })
+      upstream.on('error', (error: NodeJS.ErrnoException) => {
+        fail(error.code === 'ECONNREFUSED' ? 'refused' : 'reset')
+      })
+      // Send the body only once connected: a refused connection then has
+      // consumed nothing, and the same request can go to the next server.
+      upstream.on('socket', (socket) => {
+        const send = () =>
+          req.readableEnded ? upstream.end() : req.pipe(upstream)
+        if (socket.connecting) socket.once('connect', send)
+        else send()
+      })
+      upstream.on('response', (answer) => {
+        if (state !== 'pending') {
+          answer.resume() // an abandoned attempt answered late: discard it
+          return
+        }
+        state = 'answering'
+        res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers))
+        answer.pipe(res)
+        resolve(undefined)
+      })
+      res.on('finish', finished)
+      res.on('close', () => {
+        if (!res.writableFinished) upstream.destroy() // the client went away
+        finished()
+      })
+    })
+  }
+
+  const server = await listen(
+    createServer((req, res) => {
+      // A bug in one request must not take the balancer down with it.
+      handle(req, res).catch((error: unknown) => {
+        console.error(error)
+        sendError(res, 500, 'internal', 'The load balancer failed')
+      })
+    }),
+    options.port,
+    options.host,
+  )
+  return {
+    url: server.url,
+    pool,
+    close: async () => {
+      stopChecks()
+      await server.close()
+      agent.destroy()
+    },
+  }
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+) {
+  if (res.headersSent) return
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'X-Served-By': 'load-balancer',
+  })
+  res.end(JSON.stringify({ error: { code, message } }))
+}

@@ -1,0 +1,292 @@
+// A database node's replication: a primary serves its log to replicas (long
+// polling), a replica pulls and applies it. The epoch fences old primaries:
+// a write must carry the current epoch, so a primary that was replaced while
+// it was down refuses the writes of anyone who still thinks it leads.
+// Trade-off: async acknowledgement is fast but can lose the newest writes on
+// failover; semi-sync waits for one replica, at the cost of a round trip.
+import type Database from 'better-sqlite3'
+import express from 'express'
+import { delay, waitFor } from '../../../shared/wait-for'
+import { HttpError, badRequest } from './http-error'
+import {
+  createReplicationLog,
+  type LogEntry,
+  type Position,
+  type Role,
+  type Snapshot,
+} from './replication-log'
+
+export interface ReplicationOptions {
+  /** The role on first start; afterwards the node remembers its own. */
+  role: Role
+  primaryUrl?: string
+  /** The other database nodes, asked at start-up whether we were replaced. */
+  peers?: string[]
+  ackMode?: 'async' | 'semi-sync'
+  semiSyncTimeoutMs?: number
+  pullIntervalMs?: number
+}
+
+export interface ReplicationStatus {
+  role: Role
+  epoch: number
+  primaryUrl: string | null
+  appliedSeq: number
+  headSeq: number
+  lagEntries: number
+  lagMs: number
+  paused: boolean
+}
+
+export async function startReplication(
+  db: Database.Database,
+  options: ReplicationOptions & { name: string; token: string },
+  log: (line: string) => void,
+) {
+  const store = createReplicationLog(db)
+  const auth = { Authorization: `Bearer ${options.token}` }
+  let role: Role = store.role() ?? options.role
+  let epoch = store.epoch()
+  let primaryUrl = store.primaryUrl() ?? options.primaryUrl ?? null
+  let headSeq = store.position().seq
+  let oldestUnapplied: number | undefined // createdAt of the next entry to apply
+  let paused = false
+  const stopped = new AbortController()
+  let ackedSeq = 0 // semi-sync: the highest seq a replica has applied
+  const waiting = new Set<() => void>() // long polls waiting for new entries
+
+  // A primary that restarts asks its peers whether one of them took over.
+  if (role === 'primary') {
+    const newer = await newerPrimary(options.peers ?? [], epoch, auth)
+    if (newer)
+      log(
+        `a newer primary leads (epoch ${newer.epoch}): following ${newer.url}`,
+      )
+    if (newer) become('replica', newer.epoch, newer.url)
+  }
+  store.remember({ role, epoch, primaryUrl: primaryUrl ?? '' })
+
+  function become(next: Role, nextEpoch: number, nextPrimary: string | null) {
+    const wasReplica = role === 'replica'
+    role = next
+    epoch = nextEpoch
+    primaryUrl = nextPrimary
+    store.remember({ role, epoch, primaryUrl: primaryUrl ?? '' })
+    if (role === 'replica' && !wasReplica) void pullLoop()
+  }
+
+  function status(): ReplicationStatus {
+    const appliedSeq = store.position().seq
+    const lagEntries =
+      role === 'primary' ? 0 : Math.max(0, headSeq - appliedSeq)
+    const lagMs =
+      lagEntries > 0 && oldestUnapplied ? Date.now() - oldestUnapplied : 0
+    return {
+      role,
+      epoch,
+      primaryUrl,
+      appliedSeq,
+      headSeq,
+      lagEntries,
+      lagMs,
+      paused,
+    }
+  }
+
+  async function write(
+    run: () => number,
+    sql: string,
+    params: unknown,
+    writeEpoch: number,
+  ) {
+    if (role !== 'primary') {
+      throw new HttpError(
+        409,
+        'read_only',
+        'This node is a replica; send writes to the primary',
+      )
+    }
+    if (writeEpoch > epoch) {
+      // Someone knows of a newer epoch than ours: we were replaced. Stop.
+      become('replica', writeEpoch, null)
+      log(`fenced: a write carried epoch ${writeEpoch}, ours was older`)
+    }
+    if (writeEpoch !== epoch) {
+      throw new HttpError(
+        409,
+        'stale_epoch',
+        `This write carries epoch ${writeEpoch}; the current epoch is ${epoch}`,
+      )
+    }
+    const entry = {
+      epoch,
+      sql,
+      params: JSON.stringify(params),
+      createdAt: Date.now(),
+    }
+    const result = store.write(run, entry)
+    headSeq = result.seq
+    for (const wake of waiting) wake()
+    if (options.ackMode === 'semi-sync' && result.changes > 0)
+      await awaitReplica(result.seq)
+    return result
+  }
+
+  async function awaitReplica(seq: number) {
+    try {
+      await waitFor(`a replica to apply seq ${seq}`, () => ackedSeq >= seq, {
+        timeoutMs: options.semiSyncTimeoutMs ?? 1000,
+        intervalMs: 5,
+      })
+    } catch {
+      // MySQL's fallback: acknowledge anyway rather than stop taking writes.
+      log(
+        `semi-sync: no replica applied seq ${seq} in time; acknowledged asynchronously`,
+      )
+    }
+  }
+
+  async function pullLoop() {
+    while (!stopped.signal.aborted && role === 'replica') {
+      try {
+        if (!primaryUrl) throw new Error('no primary known yet')
+        await pullOnce(primaryUrl)
+      } catch {
+        await delay(options.pullIntervalMs ?? 100) // the primary is away: retry
+      }
+      if (paused) await delay(options.pullIntervalMs ?? 100)
+    }
+  }
+
+  async function pullOnce(from: string) {
+    const { seq, epoch: at } = store.position()
+    const url = `${from}/replication/log?after=${seq}&epoch=${at}&waitMs=${paused ? 0 : 1000}`
+    const signal = AbortSignal.any([stopped.signal, AbortSignal.timeout(3000)])
+    const reply = await fetch(url, { headers: auth, signal })
+    if (reply.status === 409) return resync(from)
+    if (!reply.ok) throw new Error(`log request failed: ${reply.status}`)
+    const body = (await reply.json()) as {
+      entries: LogEntry[]
+      headSeq: number
+    }
+    headSeq = body.headSeq
+    oldestUnapplied = body.entries[0]?.createdAt ?? oldestUnapplied
+    if (paused) return
+    for (const entry of body.entries) store.apply(entry)
+    oldestUnapplied = undefined
+  }
+
+  // Our log and the primary's disagree (we were a primary whose last writes
+  // never reached the others): start again from a copy of the primary.
+  async function resync(from: string) {
+    const reply = await fetch(`${from}/replication/snapshot`, { headers: auth })
+    if (!reply.ok) throw new Error(`snapshot failed: ${reply.status}`)
+    const snapshot = (await reply.json()) as Snapshot
+    const lost = store.position().seq - snapshot.position.seq
+    store.restore(snapshot)
+    log(
+      `resynced from ${from} at seq ${snapshot.position.seq}` +
+        (lost > 0 ? `; discarded ${lost} entries` : ''),
+    )
+  }
+
+  const router = express.Router()
+  router.get('/status', (req, res) => {
+    res.json(status())
+  })
+  router.get('/log', async (req, res) => {
+    const position: Position = {
+      seq: Number(req.query.after ?? 0),
+      epoch: Number(req.query.epoch ?? 0),
+    }
+    if (!store.agrees(position))
+      throw new HttpError(409, 'diverged', 'Your log differs from mine: resync')
+    ackedSeq = Math.max(ackedSeq, position.seq)
+    const waitMs = Math.min(Number(req.query.waitMs ?? 0), 5000)
+    if (store.position().seq === position.seq && waitMs > 0)
+      await nextEntry(waitMs)
+    res.json({
+      entries: store.entriesAfter(position.seq),
+      headSeq: store.position().seq,
+      epoch,
+    })
+  })
+  router.get('/snapshot', (req, res) => {
+    res.json(store.snapshot())
+  })
+  router.post('/promote', express.json(), (req, res) => {
+    const next = Number(req.body?.epoch)
+    if (!(next > epoch))
+      throw badRequest('invalid_epoch', `epoch must be greater than ${epoch}`)
+    become('primary', next, null)
+    log(`promoted to primary (epoch ${next})`)
+    res.json(status())
+  })
+  router.post('/follow', express.json(), (req, res) => {
+    const { primaryUrl: next, epoch: nextEpoch } = req.body ?? {}
+    if (typeof next !== 'string' || !(Number(nextEpoch) >= epoch)) {
+      throw badRequest(
+        'invalid_follow',
+        `Send { primaryUrl, epoch >= ${epoch} }`,
+      )
+    }
+    if (role === 'primary')
+      log(`demoted: following ${next} (epoch ${nextEpoch})`)
+    become('replica', Number(nextEpoch), next)
+    res.json(status())
+  })
+  router.post('/pause', (req, res) => {
+    paused = true
+    res.json(status())
+  })
+  router.post('/resume', (req, res) => {
+    paused = false
+    res.json(status())
+  })
+
+  function nextEntry(waitMs: number) {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        waiting.delete(wake)
+        clearTimeout(timer)
+        resolve()
+      }
+      const timer = setTimeout(wake, waitMs)
+      waiting.add(wake)
+    })
+  }
+
+  if (role === 'replica') void pullLoop()
+  return {
+    router,
+    status,
+    write,
+    close() {
+      stopped.abort()
+      for (const wake of waiting) wake()
+    },
+  }
+}
+
+async function newerPrimary(
+  peers: string[],
+  epoch: number,
+  headers: Record<string, string>,
+) {
+  const statuses = await Promise.all(
+    peers.map(async (url) => {
+      try {
+        const reply = await fetch(`${url}/replication/status`, {
+          headers,
+          signal: AbortSignal.timeout(1000),
+        })
+        return { url, ...((await reply.json()) as ReplicationStatus) }
+      } catch {
+        return undefined // unreachable: it cannot tell us anything
+      }
+    }),
+  )
+  return statuses
+    .filter((s) => s && s.role === 'primary' && s.epoch > epoch)
+    .sort((a, b) => b!.epoch - a!.epoch)[0]
+}

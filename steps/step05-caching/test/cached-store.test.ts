@@ -1,0 +1,194 @@
+// The exercise: the cached store. `npm test -- step05` runs these against
+// exercises/; each failure names the hint to read.
+import Redis from 'ioredis'
+import { hinted } from '../../../shared/testing/hint'
+import { postJson, send } from '../../../shared/testing/http'
+import { tempDir } from '../../../shared/testing/temp'
+import { waitFor } from '../../../shared/wait-for'
+import { startSystem, type System, type SystemOptions } from '../src/system'
+
+const fast: Omit<SystemOptions, 'dataDir'> = {
+  healthIntervalMs: 100,
+  monitorIntervalMs: 100,
+}
+
+// The cached store's database loads, summed over every app server.
+async function dbLoads(system: System): Promise<number> {
+  const apps = system.nodes.filter((node) => node.role === 'app')
+  const counts = await Promise.all(
+    apps.map(
+      async (app) =>
+        (await send(app.url, '/metrics')).json.counters['cache.db_loads'] ?? 0,
+    ),
+  )
+  return counts.reduce((sum, n) => sum + n, 0)
+}
+
+async function create(system: System, body: Record<string, unknown> = {}) {
+  const reply = await postJson(system.url, '/api/links', {
+    url: `https://example.com/${Math.random()}`,
+    ...body,
+  })
+  expect(reply.status).toBe(201)
+  return reply.json as { code: string; url: string }
+}
+
+const redirect = async (system: System, code: string) => {
+  const reply = await send(system.url, `/${code}`, {
+    headers: { cookie: 'none=1' },
+  })
+  return {
+    status: reply.status,
+    cache: reply.headers.get('x-cache'),
+    node: reply.headers.get('x-served-by'),
+  }
+}
+
+describe('cached store: two layers in front of the database', () => {
+  const data = tempDir()
+  let system: System
+  beforeAll(async () => {
+    system = await startSystem({
+      ...fast,
+      dataDir: data.path,
+      cache: { negativeTtlMs: 30_000 },
+    })
+  })
+  afterAll(async () => {
+    await system.close()
+    data.remove()
+  })
+
+  it(
+    'reads the database once for a repeated redirect: HIT-L1 on the same app server, HIT-L2 on the others',
+    hinted('Hint 2: L1 and coalescing', async () => {
+      const link = await create(system)
+      const before = await dbLoads(system)
+      const seen = []
+      for (let i = 0; i < 9; i++) seen.push(await redirect(system, link.code))
+      expect(seen.every((reply) => reply.status === 302)).toBe(true)
+      expect(await dbLoads(system)).toBe(before + 1)
+      expect(seen[0]!.cache).toBe('MISS')
+      const firstByNode = new Map<string, string>()
+      for (const reply of seen.slice(1)) {
+        if (!firstByNode.has(reply.node!))
+          firstByNode.set(reply.node!, reply.cache!)
+        else expect([reply.node, reply.cache]).toEqual([reply.node, 'HIT-L1'])
+      }
+      // Every other app server's first answer came from Redis.
+      firstByNode.delete(seen[0]!.node!)
+      expect([...firstByNode.values()]).toEqual(['HIT-L2', 'HIT-L2'])
+    }),
+  )
+
+  it(
+    'sends 50 concurrent requests for a cold link to the database at most once per app server',
+    hinted('Hint 2: L1 and coalescing', async () => {
+      const link = await create(system)
+      const before = await dbLoads(system)
+      const replies = await Promise.all(
+        Array.from({ length: 50 }, () => redirect(system, link.code)),
+      )
+      expect(replies.filter((reply) => reply.status !== 302)).toEqual([])
+      expect((await dbLoads(system)) - before).toBeLessThanOrEqual(3)
+    }),
+  )
+
+  it(
+    'reads the database at most once per unknown code in 1,000 requests, and resolves the code once it is created',
+    hinted('Hint 3: L2, TTLs and absence', async () => {
+      const codes = Array.from(
+        { length: 100 },
+        (_, i) => `unknown-${Date.now()}-${i}`,
+      )
+      const before = await dbLoads(system)
+      for (let round = 0; round < 10; round++) {
+        const replies = await Promise.all(
+          codes.map((code) => redirect(system, code)),
+        )
+        expect(replies.filter((reply) => reply.status !== 404)).toEqual([])
+      }
+      expect((await dbLoads(system)) - before).toBeLessThanOrEqual(codes.length)
+
+      await create(system, { alias: codes[0] })
+      for (let i = 0; i < 3; i++)
+        expect((await redirect(system, codes[0]!)).status).toBe(302)
+    }),
+  )
+
+  it(
+    'keeps a link in Redis no longer than the link lives, and never redirects after it expired',
+    hinted('Hint 3: L2, TTLs and absence', async () => {
+      const link = await create(system, { expiresInSeconds: 1 })
+      expect((await redirect(system, link.code)).status).toBe(302)
+      const redis = new Redis(
+        system.nodes.find((node) => node.name === 'redis')!.url,
+      )
+      try {
+        const ttl = await redis.pttl(`link:${link.code}`)
+        expect(ttl).toBeGreaterThan(0)
+        expect(ttl).toBeLessThanOrEqual(1000)
+      } finally {
+        redis.disconnect()
+      }
+      await waitFor(
+        'the link to expire',
+        async () => (await redirect(system, link.code)).status === 410,
+      )
+      for (let i = 0; i < 6; i++)
+        expect((await redirect(system, link.code)).status).toBe(410)
+    }),
+  )
+
+  it(
+    'answers 410 on every app server right after a delete',
+    hinted('Hint 1: invalidation', async () => {
+      const created = await postJson(system.url, '/api/links', {
+        url: 'https://example.com/to-delete',
+      })
+      expect(created.status).toBe(201)
+      const { code, deleteToken } = created.json
+      for (let i = 0; i < 6; i++)
+        expect((await redirect(system, code)).status).toBe(302) // warm every L1
+      const deleted = await send(system.url, `/api/links/${code}`, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${deleteToken}` },
+      })
+      expect(deleted.status).toBe(204)
+      const after = await Promise.all(
+        Array.from({ length: 6 }, () => redirect(system, code)),
+      )
+      expect(after.map((reply) => reply.status)).toEqual([
+        410, 410, 410, 410, 410, 410,
+      ])
+      expect(new Set(after.map((reply) => reply.node)).size).toBe(3)
+    }),
+  )
+})
+
+describe('cached store: time to live', () => {
+  it(
+    'reads the database again once the TTLs are over',
+    hinted('Hint 3: L2, TTLs and absence', async () => {
+      const data = tempDir()
+      const system = await startSystem({
+        ...fast,
+        dataDir: data.path,
+        cache: { l1TtlMs: 100, l2TtlMs: 200 },
+      })
+      try {
+        const link = await create(system)
+        expect((await redirect(system, link.code)).cache).toBe('MISS')
+        const before = await dbLoads(system)
+        await waitFor(
+          'a cache miss once the TTLs end',
+          async () => (await redirect(system, link.code)).cache === 'MISS',
+        )
+        expect(await dbLoads(system)).toBe(before + 1)
+      } finally {
+        await system.close()
+        data.remove()
+      }
+    }),
+  )
+})

@@ -1,0 +1,95 @@
+import { createLink, send } from '../../../shared/testing/http'
+import { isAlive, npmStart } from '../../../shared/testing/npm-start'
+import { startTcpProxy } from '../../../shared/testing/tcp-proxy'
+import { tempDir } from '../../../shared/testing/temp'
+import { startTraffic } from '../../../shared/testing/traffic'
+import { startRedis } from '../../../shared/redis'
+import { waitFor } from '../../../shared/wait-for'
+import { startSystem, type System, type SystemOptions } from '../src/system'
+
+const fast: Omit<SystemOptions, 'dataDir'> = {
+  healthIntervalMs: 100,
+  monitorIntervalMs: 100,
+}
+const layers = async (base: string, code: string, times: number) => {
+  const seen: string[] = []
+  for (let i = 0; i < times; i++)
+    seen.push((await send(base, `/${code}`)).headers.get('x-cache') ?? 'none')
+  return seen
+}
+const counter = async (system: System, name: string) => {
+  const apps = system.nodes.filter((node) => node.role === 'app')
+  const counts = await Promise.all(
+    apps.map(
+      async (app) => (await send(app.url, '/metrics')).json.counters[name] ?? 0,
+    ),
+  )
+  return counts.reduce((sum, n) => sum + n, 0)
+}
+
+describe('the cache tier as real processes', () => {
+  it('starts Redis with the other nine processes under npm start, and Ctrl-C stops them all', async () => {
+    const started = await npmStart('step05', { REDIS_URL: '' })
+    const { frontDoor, nodes } = started.topology
+    expect(nodes.find((node) => node.name === 'redis')).toMatchObject({
+      role: 'cache',
+    })
+    expect(nodes.find((node) => node.name === 'redis')!.pid).toBeGreaterThan(0)
+    const link = await createLink(frontDoor)
+    expect(await layers(frontDoor, link.code, 2)).toEqual(['MISS', 'HIT-L2'])
+    await started.stop('ctrl-c')
+    expect(nodes.some((node) => isAlive(node.pid))).toBe(false)
+  })
+
+  it('serves every request while Redis is killed, and uses the cache again once it restarts', async () => {
+    const data = tempDir()
+    const system = await startSystem({ ...fast, dataDir: data.path })
+    try {
+      const redis = system.nodes.find((node) => node.name === 'redis')!
+      const traffic = await startTraffic(system.url)
+      await traffic.more(30)
+      const errorsBefore = await counter(system, 'cache.l2.errors')
+      await redis.kill()
+      await traffic.more(60)
+      expect(await counter(system, 'cache.l2.errors')).toBeGreaterThan(
+        errorsBefore,
+      )
+      await redis.restart()
+      await traffic.more(30)
+      await traffic.stop()
+      expect(traffic.failures).toEqual([])
+      const link = await createLink(system.url)
+      await waitFor('Redis to serve hits again', async () => {
+        return (await layers(system.url, link.code, 3)).includes('HIT-L2')
+      })
+    } finally {
+      await system.close()
+      data.remove()
+    }
+  })
+
+  it('answers within its command timeout when Redis is slow, reading the database instead', async () => {
+    const data = tempDir()
+    const redis = await startRedis({ redisUrl: undefined })
+    const slowLink = await startTcpProxy(redis.url.replace('redis:', 'http:'))
+    const system = await startSystem({
+      ...fast,
+      dataDir: data.path,
+      redisUrl: slowLink.url.replace('http:', 'redis:'),
+    })
+    try {
+      const link = await createLink(system.url)
+      slowLink.delayMs = 2_000 // far past the 200 ms command timeout
+      const traffic = await startTraffic(system.url, { posts: false })
+      await traffic.more(12)
+      await traffic.stop()
+      expect(traffic.failures).toEqual([])
+      expect((await send(system.url, `/${link.code}`)).status).toBe(302)
+    } finally {
+      await system.close()
+      await slowLink.close()
+      await redis.close()
+      data.remove()
+    }
+  })
+})
