@@ -108,6 +108,12 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   )
+  // redis-server does not notice when we exit: take it with us, so a test
+  // run that ends early leaves no server behind. (A SIGKILL of this process
+  // still can; nothing in Node runs then.)
+  const reap = () => child.kill('SIGKILL')
+  process.once('exit', reap)
+  child.once('exit', () => process.off('exit', reap))
   let output = ''
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))

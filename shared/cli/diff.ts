@@ -2,10 +2,10 @@
 // patch. Noise is left out: the exercise masters (their src/ copy shows the
 // same code) and anything that is not part of the lesson.
 import { spawnSync } from 'node:child_process'
-import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { basename, join, sep } from 'node:path'
-import { findStep, listSteps } from '../steps'
+import { basename, join, relative, sep } from 'node:path'
+import { findStep, listSteps, type Step } from '../steps'
 
 const NOISE = [
   `${sep}exercise${sep}`,
@@ -28,13 +28,22 @@ const to = findStep(toArg)
 if (!from) usage(`Step ${fromArg} does not exist yet.`)
 if (!to) usage(`Step ${toArg} does not exist yet.`)
 
+// The tests of the earlier step's concepts are not carried over: showing
+// them as deleted would hide the new ones. Only tests both steps have, or
+// the later step adds, are compared.
+function keep(source: string, step: Step): boolean {
+  if (NOISE.some((noise) => `${source}${sep}`.includes(noise))) return false
+  const inner = relative(step.dir, source)
+  if (step !== from || !inner.startsWith(`test${sep}`)) return true
+  return existsSync(join(to!.dir, inner))
+}
+
 const work = mkdtempSync(join(tmpdir(), 'step-diff-'))
 try {
   for (const step of [from, to]) {
     cpSync(step.dir, join(work, step.id), {
       recursive: true,
-      filter: (source) =>
-        !NOISE.some((noise) => `${source}${sep}`.includes(noise)),
+      filter: (source) => keep(source, step),
     })
   }
   const git = (...args: string[]) =>
@@ -51,7 +60,7 @@ try {
   }
   git()
   console.log(
-    `\n(${basename(from.dir)} -> ${basename(to.dir)}; exercise masters left out)`,
+    `\n(${basename(from.dir)} -> ${basename(to.dir)}; left out: exercise masters and the earlier step's own tests)`,
   )
 } finally {
   rmSync(work, { recursive: true, force: true })
