@@ -16,6 +16,11 @@ export function listen(
   port = 0,
   host = LOOPBACK,
 ): Promise<Handle> {
+  // Trade-off: idle keep-alive connections stay open a long time, so that
+  // clients (the balancer after 2 s, fetch after a hint) close them first. A
+  // server that closes one just as a client reuses it resets that request.
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
   return new Promise((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {

@@ -4,6 +4,8 @@
 // so almost none reach the database. Trade-off: a cache holds copies, and a
 // copy that is not dropped when its link changes goes on redirecting.
 import { LRUCache } from 'lru-cache'
+import { DbError } from '../../steps/step05-caching/src/db-client'
+import { HttpError } from '../../steps/step05-caching/src/http-error'
 import type { Invalidation } from '../../steps/step05-caching/src/invalidation'
 import type { Link, LinkStore } from '../../steps/step05-caching/src/link-store'
 import type { Metrics } from '../../steps/step05-caching/src/metrics'
@@ -43,7 +45,8 @@ export function createCachedStore({
       // 🐨 Ask l2.load(code, loadFromDatabase): it answers from Redis, or calls
       //    your function (count 'cache.db_loads' and return inner.find(code))
       //    and fills Redis. Set options.ttl to l2.ttlFor(value, l1TtlMs) (at
-      //    least 1), then return { link: value, from }.
+      //    least 1), or to 1 when `kept` is false, then return
+      //    { link: value, from }.
       // 🦉 value is null for a code that does not exist: remembering that
       //    keeps floods of unknown codes away from the database.
       return todo('fetchMethod', 'Hint 3: L2, TTLs and absence')
@@ -62,11 +65,13 @@ export function createCachedStore({
     return todo('find()', 'Hint 2: L1 and coalescing')
   }
 
-  /** Drops every copy of `code`: here, in Redis, and in every app server's L1. */
-  async function invalidate(code: string) {
-    // 🐨 Delete the code from l1, drop it from l2, and publish it on the
+  /** Drops every copy of a changed link: here, in Redis, and in every app
+   * server's L1. A new link is written to Redis at once instead. */
+  async function invalidate(code: string, created?: Link) {
+    // 🐨 Delete the code from l1. In l2, put the created link when there is
+    //    one, else invalidate the code. Then publish the code on the
     //    invalidation channel (invalidation?.publish) so the other app
-    //    servers drop theirs.
+    //    servers drop their copies.
     // 🦉 Publish waits for every app server's acknowledgement: once the
     //    client hears "deleted", no app server redirects to the link.
     return todo('invalidate()', 'Hint 1: invalidation')
@@ -74,10 +79,11 @@ export function createCachedStore({
 
   const store: LinkStore = {
     find,
-    // A new link may replace a remembered "absent" for its alias.
+    // A new link replaces a remembered "absent" for its alias, and its
+    // first redirects need not all reach the database.
     insert: async (link) => {
       await inner.insert(link)
-      await invalidate(link.code)
+      await invalidate(link.code, { ...link, clicks: 0, deletedAt: null })
     },
     // Clicks are not cached (the details page reads them fresh).
     recordClick: (code) => inner.recordClick(code),

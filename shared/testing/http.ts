@@ -25,7 +25,14 @@ export async function send(
   if (cookies.size > 0 && !headers.has('cookie')) {
     headers.set('cookie', [...cookies].map(([k, v]) => `${k}=${v}`).join('; '))
   }
-  const response = await fetch(url, { redirect: 'manual', ...init, headers })
+  // A deadline on every request: a hung server fails the test, not the run.
+  const signal = init.signal ?? AbortSignal.timeout(15_000)
+  const response = await fetch(url, {
+    redirect: 'manual',
+    ...init,
+    headers,
+    signal,
+  })
   for (const cookie of response.headers.getSetCookie()) {
     const [pair = ''] = cookie.split(';')
     const [name, value] = pair.split('=')

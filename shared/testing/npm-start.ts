@@ -2,7 +2,6 @@
 // the multi-process path: real processes, the .run/ topology file, and a
 // clean stop on Ctrl-C (SIGINT to the process group) or SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../steps'
@@ -50,19 +49,25 @@ export async function npmStart(
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk))
-  const exited = once(child, 'exit')
-  const topology = await waitFor(
-    `npm start -- ${step} to write ${runFile}`,
-    () => {
-      if (child.exitCode !== null)
-        throw new GiveUp(`npm start exited early:\n${output}`)
-      return (
-        existsSync(runFile) &&
-        (JSON.parse(readFileSync(runFile, 'utf8')) as Topology)
-      )
-    },
-    { timeoutMs: 30_000 },
-  )
+  let topology: Topology
+  try {
+    topology = await waitFor(
+      `npm start -- ${step} to write ${runFile}`,
+      () => {
+        if (child.exitCode !== null)
+          throw new GiveUp(`npm start exited early:\n${output}`)
+        return (
+          existsSync(runFile) &&
+          (JSON.parse(readFileSync(runFile, 'utf8')) as Topology)
+        )
+      },
+      { timeoutMs: 30_000 },
+    )
+  } catch (error: unknown) {
+    if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL')
+    dirs.remove()
+    throw error
+  }
   return {
     topology,
     runFile,
@@ -70,11 +75,25 @@ export async function npmStart(
     async stop(how) {
       if (how === 'ctrl-c') process.kill(-child.pid!, 'SIGINT')
       else child.kill('SIGTERM')
-      await exited
-      await waitFor('every node process to exit', () =>
-        topology.nodes.every((node) => !isAlive(node.pid)),
-      )
-      dirs.remove()
+      try {
+        await waitFor(
+          'npm start to exit',
+          () => child.exitCode !== null || child.signalCode !== null,
+          {
+            timeoutMs: 20_000,
+          },
+        )
+        await waitFor('every node process to exit', () =>
+          topology.nodes.every((node) => !isAlive(node.pid)),
+        )
+      } finally {
+        // Whatever happened, leave nothing running behind the test.
+        for (const node of topology.nodes)
+          if (isAlive(node.pid)) process.kill(node.pid, 'SIGKILL')
+        if (child.exitCode === null && child.signalCode === null)
+          process.kill(-child.pid!, 'SIGKILL')
+        dirs.remove()
+      }
     },
   }
 }

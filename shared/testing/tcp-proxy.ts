@@ -11,6 +11,8 @@ export interface TcpProxy {
   url: string
   port: number
   connections: number
+  /** Chunks of data passed on, both ways. */
+  chunks: number
   mode: ProxyMode
   /** Resets the next n connections, then passes again. */
   resetNext(n: number): void
@@ -47,6 +49,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
   })
   const pipe = (from: Socket, to: Socket) =>
     from.on('data', (chunk) => {
+      proxy.chunks++
       if (proxy.delayMs > 0) setTimeout(() => to.write(chunk), proxy.delayMs)
       else to.write(chunk)
     })
@@ -57,6 +60,7 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     url: `http://${LOOPBACK}:${port}`,
     port,
     connections: 0,
+    chunks: 0,
     mode: 'pass',
     delayMs: 0,
     resetNext: (n) => (resets = n),

@@ -3,6 +3,7 @@
 // records every failure (a 5xx or a network error) and every acknowledged
 // POST, so a test can assert "no client saw an error, nothing was lost".
 import { createLink, postJson, send, uniqueUrl, type CreatedLink } from './http'
+import { delay } from '../wait-for'
 
 export interface Traffic {
   requests: number
@@ -14,6 +15,11 @@ export interface Traffic {
   stop(): Promise<void>
 }
 
+// Bounded in count and time: a test that fails before stop() must not leave
+// a loop hammering a closed port for the rest of the run.
+const MAX_REQUESTS = 20_000
+const MAX_MS = 120_000
+
 export async function startTraffic(
   base: string,
   {
@@ -21,6 +27,7 @@ export async function startTraffic(
     posts = true,
   }: { concurrency?: number; posts?: boolean } = {},
 ): Promise<Traffic> {
+  const startedAt = Date.now()
   const known = await Promise.all([createLink(base), createLink(base)])
   const traffic: Traffic = {
     requests: 0,
@@ -60,6 +67,7 @@ export async function startTraffic(
       }
     } catch (error: unknown) {
       traffic.failures.push(`${label} -> ${(error as Error).message}`)
+      await delay(10) // a refused connection fails at once: do not spin
     }
     traffic.requests++
     for (const waiter of waiters.filter((w) => w.target <= traffic.requests)) {
@@ -71,7 +79,11 @@ export async function startTraffic(
     node && traffic.servedBy.set(node, (traffic.servedBy.get(node) ?? 0) + 1)
 
   const workers = Array.from({ length: concurrency }, async (_, worker) => {
-    for (let i = worker; running; i += concurrency) await once(i)
+    for (let i = worker; running; i += concurrency) {
+      if (traffic.requests >= MAX_REQUESTS || Date.now() - startedAt > MAX_MS)
+        break
+      await once(i)
+    }
   })
   return traffic
 }

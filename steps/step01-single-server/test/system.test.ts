@@ -9,20 +9,22 @@ describe('the single server as a real process', () => {
   it('starts with npm start, serves a redirect, and Ctrl-C leaves no process behind', async () => {
     const started = await npmStart('step01')
     const { frontDoor, nodes } = started.topology
-    expect(nodes).toEqual([
-      expect.objectContaining({
-        name: 'app-1',
-        role: 'app',
-        frontDoor: true,
-        url: frontDoor,
-      }),
-    ])
-    const link = await createLink(frontDoor)
-    const redirect = await send(frontDoor, `/${link.code}`)
-    expect(redirect.status).toBe(302)
-    expect(redirect.headers.get('x-served-by')).toBe('app-1')
-
-    await started.stop('ctrl-c')
+    try {
+      expect(nodes).toEqual([
+        expect.objectContaining({
+          name: 'app-1',
+          role: 'app',
+          frontDoor: true,
+          url: frontDoor,
+        }),
+      ])
+      const link = await createLink(frontDoor)
+      const redirect = await send(frontDoor, `/${link.code}`)
+      expect(redirect.status).toBe(302)
+      expect(redirect.headers.get('x-served-by')).toBe('app-1')
+    } finally {
+      await started.stop('ctrl-c')
+    }
     expect(nodes.some((node) => isAlive(node.pid))).toBe(false)
   })
 

@@ -11,15 +11,18 @@ describe('app server and database server as real processes', () => {
   it('starts both with npm start, serves a redirect, and Ctrl-C leaves no process behind', async () => {
     const started = await npmStart('step02')
     const { frontDoor, nodes } = started.topology
-    expect(nodes.map((node) => [node.name, node.role, node.frontDoor])).toEqual(
-      [
+    try {
+      expect(
+        nodes.map((node) => [node.name, node.role, node.frontDoor]),
+      ).toEqual([
         ['app-1', 'app', true],
         ['database', 'database', false],
-      ],
-    )
-    const link = await createLink(frontDoor)
-    expect((await send(frontDoor, `/${link.code}`)).status).toBe(302)
-    await started.stop('ctrl-c')
+      ])
+      const link = await createLink(frontDoor)
+      expect((await send(frontDoor, `/${link.code}`)).status).toBe(302)
+    } finally {
+      await started.stop('ctrl-c')
+    }
     expect(nodes.some((node) => isAlive(node.pid))).toBe(false)
   })
 

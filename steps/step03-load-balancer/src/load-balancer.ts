@@ -31,7 +31,7 @@ export interface LoadBalancerOptions {
   log?: (line: string) => void
 }
 
-type Failure = 'refused' | 'reset' | 'timeout'
+type Failure = 'refused' | 'reset' | 'timeout' | 'client-gone'
 
 export async function startLoadBalancer(
   options: LoadBalancerOptions,
@@ -57,7 +57,7 @@ export async function startLoadBalancer(
   const timeoutMs = options.timeoutMs ?? 5000
   const limit = options.rateLimit && createRateLimiter(options.rateLimit)
   // Trade-off: reused connections save a handshake per request; idle ones are
-  // closed after 2 s, before the app servers' own 5 s keep-alive timeout, so
+  // closed after 2 s, long before the app servers' own keep-alive timeout, so
   // we never send on a socket the server is closing.
   const agent = new Agent({ keepAlive: true, timeout: 2000 })
 
@@ -76,7 +76,8 @@ export async function startLoadBalancer(
     for (let server = pool.pick(); server; server = pool.pick(tried)) {
       tried.add(server)
       failure = await forward(req, res, server, client)
-      if (!failure) return
+      // Done, or nobody is left to answer: no ejection, no retry.
+      if (!failure || failure === 'client-gone') return
       if (failure !== 'timeout') {
         pool.eject(server)
         log(`${server} is DOWN (${failure})`)
@@ -153,12 +154,20 @@ export async function startLoadBalancer(
         state = 'answering'
         res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers))
         answer.pipe(res)
+        // The app server died mid-body: pipe() would leave the client waiting.
+        answer.on('close', () => answer.complete || res.destroy())
         resolve(undefined)
       })
       res.on('finish', finished)
       res.on('close', () => {
-        if (!res.writableFinished) upstream.destroy() // the client went away
         finished()
+        if (res.writableFinished) return
+        // The client went away: not the app server's fault.
+        if (state === 'pending') {
+          state = 'failed'
+          resolve('client-gone')
+        }
+        upstream.destroy()
       })
     })
   }

@@ -183,6 +183,7 @@ describe('balancing policy: inside the running balancer', () => {
         name: 'lb',
         servers: servers.map((s) => s.url),
         policy: 'least-connections',
+        timeoutMs: 60_000, // the hung request must stay in flight
         log: () => {},
       })
       try {

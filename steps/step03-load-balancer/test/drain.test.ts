@@ -25,10 +25,11 @@ describe('app server: draining on SIGTERM', () => {
     try {
       const link = await createLink(app.url)
       slowLink.delayMs = 200 // every database round trip now takes 400 ms
+      const before = slowLink.chunks
       const inFlight = send(app.url, `/${link.code}`)
       await waitFor(
-        'the request to reach the database',
-        () => slowLink.connections > 0,
+        'the request to reach the database link',
+        () => slowLink.chunks > before,
       )
 
       const closed = app.close()

@@ -1,11 +1,15 @@
 import { once } from 'node:events'
-import { get, type IncomingHttpHeaders } from 'node:http'
+import {
+  createServer as createHttpServer,
+  get,
+  type IncomingHttpHeaders,
+} from 'node:http'
 import { connect } from 'node:net'
 import { expectError } from '../../../shared/testing/contract'
 import { postJson, send, type Reply } from '../../../shared/testing/http'
 import { startTcpProxy, type TcpProxy } from '../../../shared/testing/tcp-proxy'
 import { startUpstream, type Upstream } from '../../../shared/testing/upstream'
-import { freePort } from '../../../shared/net'
+import { freePort, listen } from '../../../shared/net'
 import { waitFor } from '../../../shared/wait-for'
 import {
   startLoadBalancer,
@@ -192,6 +196,44 @@ describe('load balancer: proxying, retries and failures', () => {
     expect(limited.headers.get('retry-after')).toBe('1')
     now += 1000
     expect((await send(lb.url, '/x')).status).toBe(201)
+  })
+
+  it('neither ejects an app server nor retries elsewhere when the client gives up', async () => {
+    upstreams[0]!.delayMs = 300
+    const lb = await start([upstreams[0]!.url, upstreams[1]!.url])
+    await expect(
+      fetch(`${lb.url}/slow`, { signal: AbortSignal.timeout(50) }),
+    ).rejects.toThrow()
+    await waitFor('the abandoned request to finish', () =>
+      lb.pool.servers().every((s) => s.inFlight === 0),
+    )
+    expect(lb.pool.servers().map((s) => s.up)).toEqual([true, true])
+    expect(
+      upstreams[1]!.received.filter((r) => r.url === '/slow'),
+    ).toHaveLength(0)
+  })
+
+  it('cuts the client off when an app server dies in the middle of a response', async () => {
+    const dying = createHttpServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      res.write('partial')
+      setImmediate(() => res.socket?.destroy())
+    })
+    const handle = await listen(dying)
+    try {
+      const lb = await start([handle.url])
+      const ended = await new Promise<string>((resolve) => {
+        get(`${lb.url}/x`, (res) => {
+          res.resume()
+          res.on('end', () => resolve('complete'))
+          res.on('error', () => resolve('cut off'))
+          res.on('aborted', () => resolve('cut off'))
+        }).on('error', () => resolve('cut off'))
+      })
+      expect(ended).toBe('cut off')
+    } finally {
+      await handle.close()
+    }
   })
 
   it('keeps serving when a client sends garbage instead of HTTP', async () => {

@@ -11,17 +11,20 @@ describe('load balancer and app servers as real processes', () => {
   it('starts five processes with npm start, and Ctrl-C leaves no process behind', async () => {
     const started = await npmStart('step03')
     const { frontDoor, nodes } = started.topology
-    expect(nodes.map((node) => [node.name, node.role])).toEqual([
-      ['load-balancer', 'load-balancer'],
-      ['app-1', 'app'],
-      ['app-2', 'app'],
-      ['app-3', 'app'],
-      ['database', 'database'],
-    ])
-    expect(nodes.find((node) => node.frontDoor)?.name).toBe('load-balancer')
-    const link = await createLink(frontDoor)
-    expect((await send(frontDoor, `/${link.code}`)).status).toBe(302)
-    await started.stop('ctrl-c')
+    try {
+      expect(nodes.map((node) => [node.name, node.role])).toEqual([
+        ['load-balancer', 'load-balancer'],
+        ['app-1', 'app'],
+        ['app-2', 'app'],
+        ['app-3', 'app'],
+        ['database', 'database'],
+      ])
+      expect(nodes.find((node) => node.frontDoor)?.name).toBe('load-balancer')
+      const link = await createLink(frontDoor)
+      expect((await send(frontDoor, `/${link.code}`)).status).toBe(302)
+    } finally {
+      await started.stop('ctrl-c')
+    }
     expect(nodes.some((node) => isAlive(node.pid))).toBe(false)
   })
 

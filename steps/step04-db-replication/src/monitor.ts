@@ -56,7 +56,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
       method: body ? 'POST' : 'GET',
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(Math.max(intervalMs, 200)),
+      signal: AbortSignal.timeout(Math.max(intervalMs, 500)),
     })
     if (!reply.ok) throw new Error(`${node.name} ${path}: ${reply.status}`)
     return (await reply.json()) as ReplicationStatus
@@ -113,10 +113,12 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
         status.epoch === epoch
       )
         continue
-      await call(node, 'follow', { primaryUrl: primary.url, epoch }).catch(
-        () => undefined,
-      )
-      log(`${node.name} now follows ${primary.name} (epoch ${epoch})`)
+      const followed = await call(node, 'follow', {
+        primaryUrl: primary.url,
+        epoch,
+      }).catch(() => undefined)
+      if (followed)
+        log(`${node.name} now follows ${primary.name} (epoch ${epoch})`)
     }
   }
 
@@ -149,6 +151,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   })()
 
   const app = express()
+  app.disable('x-powered-by')
   app.get('/healthz', (req, res) => {
     res.json({ status: 'ok', node: options.name })
   })

@@ -45,7 +45,10 @@ export function createReplicatedStore({
     const replica = pool[turn++ % pool.length]!
     // Trade-off: waiting costs latency; reading the primary costs its time.
     const deadline = Date.now() + readWaitMs
-    while ((await nodes.appliedSeq(replica).catch(() => 0)) < minSeq) {
+    while (
+      minSeq > 0 &&
+      (await nodes.appliedSeq(replica).catch(() => 0)) < minSeq
+    ) {
       if (Date.now() >= deadline) return undefined
       await delay(5)
     }
@@ -56,7 +59,11 @@ export function createReplicatedStore({
     const minSeq = currentContext()?.minSeq ?? 0
     const replica = await replicaFor(minSeq)
     if (replica) {
-      const link = await nodes.storeFor(replica).find(code)
+      // A replica that does not answer is just a miss: the primary follows.
+      const link = await nodes
+        .storeFor(replica)
+        .find(code)
+        .catch(unlessUnavailable)
       // A replica's "not found" may only mean it has not applied the insert
       // yet: before answering 404, ask the one node that knows.
       if (link) {
@@ -99,12 +106,16 @@ export function createReplicatedStore({
       // Unanswered, it may have been applied: learn the new topology for the
       // next request, but never send the same write twice.
       if (unavailable(error)) void nodes.refresh()
-      const refused =
-        error instanceof DbError &&
-        ['read_only', 'stale_epoch'].includes(error.code)
-      if (!refused) throw error
+      if (!refused(error)) throw error
       await nodes.refresh()
-      await run(primary())
+      await run(primary()).catch((again: unknown) => {
+        if (!refused(again)) throw again
+        throw new HttpError(
+          503,
+          'database_unavailable',
+          'No primary takes writes right now; try again shortly',
+        )
+      })
     }
   }
 
@@ -115,6 +126,15 @@ export function createReplicatedStore({
     markDeleted: (code, at) => write((store) => store.markDeleted(code, at)),
     close: async () => {},
   }
+}
+
+// The node said no before doing anything: it is not (or no longer) the primary.
+const refused = (error: unknown) =>
+  error instanceof DbError && ['read_only', 'stale_epoch'].includes(error.code)
+
+const unlessUnavailable = (error: unknown): undefined => {
+  if (unavailable(error)) return undefined
+  throw error
 }
 
 const unavailable = (error: unknown) =>

@@ -23,6 +23,7 @@ export interface ReplicationOptions {
   /** The other database nodes, asked at start-up whether we were replaced. */
   peers?: string[]
   ackMode?: 'async' | 'semi-sync'
+  /** Shorter than the app's database timeout, or a slow ack becomes a 503. */
   semiSyncTimeoutMs?: number
   pullIntervalMs?: number
 }
@@ -54,6 +55,8 @@ export async function startReplication(
   const stopped = new AbortController()
   let ackedSeq = 0 // semi-sync: the highest seq a replica has applied
   const waiting = new Set<() => void>() // long polls waiting for new entries
+  let pulling = false // one pull loop per node, however often it follows
+  let lastError: string | undefined
 
   // A primary that restarts asks its peers whether one of them took over.
   if (role === 'primary') {
@@ -68,6 +71,7 @@ export async function startReplication(
 
   function become(next: Role, nextEpoch: number, nextPrimary: string | null) {
     const wasReplica = role === 'replica'
+    if (next === 'primary') ackedSeq = 0 // acks from before meant another log
     role = next
     epoch = nextEpoch
     primaryUrl = nextPrimary
@@ -135,7 +139,7 @@ export async function startReplication(
   async function awaitReplica(seq: number) {
     try {
       await waitFor(`a replica to apply seq ${seq}`, () => ackedSeq >= seq, {
-        timeoutMs: options.semiSyncTimeoutMs ?? 1000,
+        timeoutMs: options.semiSyncTimeoutMs ?? 500,
         intervalMs: 5,
       })
     } catch {
@@ -147,15 +151,25 @@ export async function startReplication(
   }
 
   async function pullLoop() {
+    if (pulling) return
+    pulling = true
     while (!stopped.signal.aborted && role === 'replica') {
       try {
         if (!primaryUrl) throw new Error('no primary known yet')
         await pullOnce(primaryUrl)
-      } catch {
-        await delay(options.pullIntervalMs ?? 100) // the primary is away: retry
+      } catch (error: unknown) {
+        // The primary is away, or an entry would not apply: say so once.
+        const message = (error as Error).message
+        if (message !== lastError)
+          log(`cannot pull from ${primaryUrl}: ${message}`)
+        lastError = message
+        await delay(options.pullIntervalMs ?? 100)
+        continue
       }
+      lastError = undefined
       if (paused) await delay(options.pullIntervalMs ?? 100)
     }
+    pulling = false
   }
 
   async function pullOnce(from: string) {
@@ -163,6 +177,7 @@ export async function startReplication(
     const url = `${from}/replication/log?after=${seq}&epoch=${at}&waitMs=${paused ? 0 : 1000}`
     const signal = AbortSignal.any([stopped.signal, AbortSignal.timeout(3000)])
     const reply = await fetch(url, { headers: auth, signal })
+    if (role !== 'replica') return // promoted while we waited: not ours now
     if (reply.status === 409) return resync(from)
     if (!reply.ok) throw new Error(`log request failed: ${reply.status}`)
     const body = (await reply.json()) as {
@@ -179,14 +194,22 @@ export async function startReplication(
   // Our log and the primary's disagree (we were a primary whose last writes
   // never reached the others): start again from a copy of the primary.
   async function resync(from: string) {
-    const reply = await fetch(`${from}/replication/snapshot`, { headers: auth })
+    const signal = AbortSignal.any([
+      stopped.signal,
+      AbortSignal.timeout(10_000),
+    ])
+    const reply = await fetch(`${from}/replication/snapshot`, {
+      headers: auth,
+      signal,
+    })
     if (!reply.ok) throw new Error(`snapshot failed: ${reply.status}`)
     const snapshot = (await reply.json()) as Snapshot
-    const lost = store.position().seq - snapshot.position.seq
+    const ours = store.position()
     store.restore(snapshot)
+    // Whatever we had past the last entry both logs share is gone now.
     log(
-      `resynced from ${from} at seq ${snapshot.position.seq}` +
-        (lost > 0 ? `; discarded ${lost} entries` : ''),
+      `resynced from ${from} at seq ${snapshot.position.seq} (epoch ${snapshot.position.epoch}); ` +
+        `ours was seq ${ours.seq} (epoch ${ours.epoch})`,
     )
   }
 
@@ -278,7 +301,7 @@ async function newerPrimary(
       try {
         const reply = await fetch(`${url}/replication/status`, {
           headers,
-          signal: AbortSignal.timeout(1000),
+          signal: AbortSignal.timeout(3000),
         })
         return { url, ...((await reply.json()) as ReplicationStatus) }
       } catch {

@@ -76,6 +76,8 @@ export async function startSystem(
         primaryUrl: primary.url,
         peers: dbNodes.filter((peer) => peer !== node).map((peer) => peer.url),
         ackMode: options.ackMode,
+        // Shorter than the apps' database timeout, or a late ack is a 503.
+        semiSyncTimeoutMs: Math.floor((options.dbTimeoutMs ?? 1000) / 2),
       },
     })
   const databases = await Promise.all(dbNodes.map(database))

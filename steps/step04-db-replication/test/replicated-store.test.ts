@@ -53,12 +53,39 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
     return served
   }
 
+  const bothReplicasHave = (code: string) =>
+    waitFor('both replicas to apply the link', async () => {
+      const sql = 'SELECT code FROM links WHERE code = ?'
+      const found = await Promise.all(
+        ['db-2', 'db-3'].map(async (name) => {
+          const reply = await postJson(
+            db(name).url,
+            '/query',
+            { sql, params: [code] },
+            { Authorization: `Bearer ${token}` },
+          )
+          return reply.json?.rows?.length === 1
+        }),
+      )
+      return found.every(Boolean)
+    })
+
+  // Reads of this link come from a replica (once one has applied it).
+  const aReplicaServes = async (code: string) => {
+    const served = await readsFrom(code, 1, noCookies)
+    if (served[0]!.startsWith('replica')) return
+    await waitFor('a replica to serve the link', async () =>
+      (await readsFrom(code, 1, noCookies))[0]!.startsWith('replica'),
+    )
+  }
+
   it(
     'sends a write to the primary and reads to both replicas in turn',
     hinted('Hint 1: the read pool', async () => {
       const created = await create()
       expect(created.headers.get('x-db')).toBe('primary db-1')
-      const served = await readsFrom(created.json.code, 6)
+      await bothReplicasHave(created.json.code)
+      const served = await readsFrom(created.json.code, 6, noCookies)
       expect(new Set(served)).toEqual(new Set(['replica db-2', 'replica db-3']))
     }),
   )
@@ -104,10 +131,39 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
   )
 
   it(
+    'answers its own client 410 right after a delete, though the replicas still have the link',
+    hinted('Hint 2: read-your-writes', async () => {
+      const created = await create()
+      await aReplicaServes(created.json.code)
+      await admin('db-2', 'pause')
+      await admin('db-3', 'pause')
+      try {
+        const deleted = await send(
+          system.url,
+          `/api/links/${created.json.code}`,
+          {
+            method: 'DELETE',
+            headers: { Authorization: `Bearer ${created.json.deleteToken}` },
+          },
+        )
+        expect(deleted.status).toBe(204)
+        for (let i = 0; i < 4; i++) {
+          expect(
+            (await send(system.url, `/api/links/${created.json.code}`)).status,
+          ).toBe(410)
+        }
+      } finally {
+        await admin('db-2', 'resume')
+        await admin('db-3', 'resume')
+      }
+    }),
+  )
+
+  it(
     'takes a replica out of the read pool past the lag limit, and back once it catches up',
     hinted('Hint 1: the read pool', async () => {
       const created = await create()
-      await readsFrom(created.json.code, 2) // the pool serves reads at all
+      await aReplicaServes(created.json.code)
       await admin('db-2', 'pause')
       try {
         await create() // db-2 now misses an entry, and its lag grows
@@ -134,7 +190,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
     'reads from the primary when no replica is in the pool',
     hinted('Hint 1: the read pool', async () => {
       const created = await create()
-      await readsFrom(created.json.code, 2) // the pool serves reads at all
+      await aReplicaServes(created.json.code)
       await admin('db-2', 'pause')
       await admin('db-3', 'pause')
       try {

@@ -4,6 +4,8 @@
 // so almost none reach the database. Trade-off: a cache holds copies, and a
 // copy that is not dropped when its link changes goes on redirecting.
 import { LRUCache } from 'lru-cache'
+import { DbError } from './db-client'
+import { HttpError } from './http-error'
 import type { Invalidation } from './invalidation'
 import type { Link, LinkStore } from './link-store'
 import type { Metrics } from './metrics'
@@ -43,18 +45,20 @@ export function createCachedStore({
     // fetch() coalesces: concurrent misses for one code share this one call.
     fetchMethod: async (code, stale, { options }) => {
       // @solution
-      const { value, from } = await l2.load(code, () => {
+      const { value, from, kept } = await l2.load(code, () => {
         metrics.count('cache.db_loads')
         return inner.find(code)
       })
-      // Never keep a copy past the link's expiry, nor "absent" for long.
-      options.ttl = Math.max(1, l2.ttlFor(value, l1TtlMs))
+      // Never keep a copy past the link's expiry, nor "absent" for long;
+      // and not at all when Redis refused it (an invalidation came first).
+      options.ttl = kept ? Math.max(1, l2.ttlFor(value, l1TtlMs)) : 1
       return { link: value, from }
       // @skeleton
       // 🐨 Ask l2.load(code, loadFromDatabase): it answers from Redis, or calls
       //    your function (count 'cache.db_loads' and return inner.find(code))
       //    and fills Redis. Set options.ttl to l2.ttlFor(value, l1TtlMs) (at
-      //    least 1), then return { link: value, from }.
+      //    least 1), or to 1 when `kept` is false, then return
+      //    { link: value, from }.
       // 🦉 value is null for a code that does not exist: remembering that
       //    keeps floods of unknown codes away from the database.
       return todo('fetchMethod', 'Hint 3: L2, TTLs and absence')
@@ -69,8 +73,12 @@ export function createCachedStore({
     }
     // @solution
     const hit = l1.has(code)
-    // An invalidation that lands mid-load aborts it: load once more.
-    const entry = await l1.fetch(code).catch(() => l1.fetch(code))
+    // An invalidation that lands mid-load aborts it: load once more. (A
+    // failed database load is not tried twice.)
+    const entry = await l1.fetch(code).catch((error: unknown) => {
+      if (error instanceof HttpError || error instanceof DbError) throw error
+      return l1.fetch(code)
+    })
     const layer = hit ? 'HIT-L1' : entry!.from
     answeredBy(layer)
     metrics.count(`cache.${layer.toLowerCase()}`)
@@ -84,16 +92,19 @@ export function createCachedStore({
     // @end
   }
 
-  /** Drops every copy of `code`: here, in Redis, and in every app server's L1. */
-  async function invalidate(code: string) {
+  /** Drops every copy of a changed link: here, in Redis, and in every app
+   * server's L1. A new link is written to Redis at once instead. */
+  async function invalidate(code: string, created?: Link) {
     // @solution
     l1.delete(code)
-    await l2.drop(code)
+    if (created) await l2.put(created)
+    else await l2.invalidate(code)
     await invalidation?.publish(code)
     // @skeleton
-    // 🐨 Delete the code from l1, drop it from l2, and publish it on the
+    // 🐨 Delete the code from l1. In l2, put the created link when there is
+    //    one, else invalidate the code. Then publish the code on the
     //    invalidation channel (invalidation?.publish) so the other app
-    //    servers drop theirs.
+    //    servers drop their copies.
     // 🦉 Publish waits for every app server's acknowledgement: once the
     //    client hears "deleted", no app server redirects to the link.
     return todo('invalidate()', 'Hint 1: invalidation')
@@ -102,10 +113,11 @@ export function createCachedStore({
 
   const store: LinkStore = {
     find,
-    // A new link may replace a remembered "absent" for its alias.
+    // A new link replaces a remembered "absent" for its alias, and its
+    // first redirects need not all reach the database.
     insert: async (link) => {
       await inner.insert(link)
-      await invalidate(link.code)
+      await invalidate(link.code, { ...link, clicks: 0, deletedAt: null })
     },
     // Clicks are not cached (the details page reads them fresh).
     recordClick: (code) => inner.recordClick(code),

@@ -37,6 +37,8 @@ export interface AppServerOptions {
     l1TtlMs?: number
     l2TtlMs?: number
     negativeTtlMs?: number
+    /** A Redis command slower than this counts as a miss. */
+    redisTimeoutMs?: number
   }
   /** How long to keep serving after SIGTERM while the balancer notices. */
   drainGraceMs?: number
@@ -62,21 +64,25 @@ export async function startAppServer(
   })
   // Trade-off: no offline queue and a short timeout. While Redis is away,
   // commands fail at once and the app reads the database instead of waiting.
+  const cache = options.cache ?? {}
   const redis = new Redis(options.redisUrl, {
     enableOfflineQueue: false,
-    commandTimeout: 200,
+    commandTimeout: cache.redisTimeoutMs ?? 200,
     maxRetriesPerRequest: 0,
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   })
   redis.on('error', () => metrics.count('cache.redis_errors'))
   const subscriber = redis.duplicate({ enableOfflineQueue: true })
   subscriber.on('error', () => {})
-  const cache = options.cache ?? {}
   const l2 = createRedisCache({
     redis,
     ttlMs: cache.l2TtlMs ?? 60_000,
     negativeTtlMs: cache.negativeTtlMs ?? 5_000,
     leaseMs: 500,
+    // A replica may serve reads until its lag, as the monitor last saw it,
+    // passes maxLagMs: keep refills away for that long, plus two refreshes.
+    invalidatedMs:
+      (options.maxLagMs ?? 1000) + 2 * (options.topologyIntervalMs ?? 500),
     metrics,
   })
   const cached = createCachedStore({

@@ -4,6 +4,8 @@
 // so almost none reach the database. Trade-off: a cache holds copies, and a
 // copy that is not dropped when its link changes goes on redirecting.
 import { LRUCache } from 'lru-cache'
+import { DbError } from './db-client'
+import { HttpError } from './http-error'
 import type { Invalidation } from './invalidation'
 import type { Link, LinkStore } from './link-store'
 import type { Metrics } from './metrics'
@@ -39,12 +41,13 @@ export function createCachedStore({
     ttl: l1TtlMs,
     // fetch() coalesces: concurrent misses for one code share this one call.
     fetchMethod: async (code, stale, { options }) => {
-      const { value, from } = await l2.load(code, () => {
+      const { value, from, kept } = await l2.load(code, () => {
         metrics.count('cache.db_loads')
         return inner.find(code)
       })
-      // Never keep a copy past the link's expiry, nor "absent" for long.
-      options.ttl = Math.max(1, l2.ttlFor(value, l1TtlMs))
+      // Never keep a copy past the link's expiry, nor "absent" for long;
+      // and not at all when Redis refused it (an invalidation came first).
+      options.ttl = kept ? Math.max(1, l2.ttlFor(value, l1TtlMs)) : 1
       return { link: value, from }
     },
   })
@@ -55,27 +58,34 @@ export function createCachedStore({
       return inner.find(code, options)
     }
     const hit = l1.has(code)
-    // An invalidation that lands mid-load aborts it: load once more.
-    const entry = await l1.fetch(code).catch(() => l1.fetch(code))
+    // An invalidation that lands mid-load aborts it: load once more. (A
+    // failed database load is not tried twice.)
+    const entry = await l1.fetch(code).catch((error: unknown) => {
+      if (error instanceof HttpError || error instanceof DbError) throw error
+      return l1.fetch(code)
+    })
     const layer = hit ? 'HIT-L1' : entry!.from
     answeredBy(layer)
     metrics.count(`cache.${layer.toLowerCase()}`)
     return entry!.link ?? undefined
   }
 
-  /** Drops every copy of `code`: here, in Redis, and in every app server's L1. */
-  async function invalidate(code: string) {
+  /** Drops every copy of a changed link: here, in Redis, and in every app
+   * server's L1. A new link is written to Redis at once instead. */
+  async function invalidate(code: string, created?: Link) {
     l1.delete(code)
-    await l2.drop(code)
+    if (created) await l2.put(created)
+    else await l2.invalidate(code)
     await invalidation?.publish(code)
   }
 
   const store: LinkStore = {
     find,
-    // A new link may replace a remembered "absent" for its alias.
+    // A new link replaces a remembered "absent" for its alias, and its
+    // first redirects need not all reach the database.
     insert: async (link) => {
       await inner.insert(link)
-      await invalidate(link.code)
+      await invalidate(link.code, { ...link, clicks: 0, deletedAt: null })
     },
     // Clicks are not cached (the details page reads them fresh).
     recordClick: (code) => inner.recordClick(code),

@@ -30,7 +30,9 @@ export async function startInvalidation({
   metrics,
 }: InvalidationOptions) {
   subscriber.on('message', (channel: string, message: string) => {
-    const { code, id } = JSON.parse(message) as { code: string; id: string }
+    // Anyone with access to Redis can publish: a bad message is ignored.
+    const { code, id } = parse(message)
+    if (typeof code !== 'string' || typeof id !== 'string') return
     drop(code)
     const ack = `ack:${id}`
     redis
@@ -40,7 +42,11 @@ export async function startInvalidation({
       .exec()
       .catch(() => {})
   })
-  await subscriber.subscribe(CHANNEL).catch(() => {}) // resubscribes on reconnect
+  // Subscribe on every (re)connection: ioredis re-subscribes only channels
+  // that were confirmed, and an app that starts while Redis is down has none.
+  const subscribe = () => void subscriber.subscribe(CHANNEL).catch(() => {})
+  subscriber.on('ready', subscribe)
+  subscribe()
 
   return {
     async publish(code: string) {
@@ -66,3 +72,11 @@ export async function startInvalidation({
 }
 
 export type Invalidation = Awaited<ReturnType<typeof startInvalidation>>
+
+function parse(message: string): { code?: unknown; id?: unknown } {
+  try {
+    return JSON.parse(message) ?? {}
+  } catch {
+    return {}
+  }
+}

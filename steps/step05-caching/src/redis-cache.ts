@@ -9,6 +9,8 @@ import { waitFor } from '../../../shared/wait-for'
 
 // Redis cannot store "nothing": a known-absent code is this string.
 const ABSENT = 'absent'
+// Left by an invalidation: a miss for readers, and a fill cannot replace it.
+const INVALIDATED = 'invalidated'
 
 export interface RedisCacheOptions {
   redis: Redis
@@ -17,6 +19,9 @@ export interface RedisCacheOptions {
   negativeTtlMs: number
   /** How long other app servers wait for the one loading a code. */
   leaseMs: number
+  /** How long after an invalidation nothing may refill the code: about the
+   * replicas' lag limit, so no fill brings back what a lagging replica read. */
+  invalidatedMs: number
   metrics: Metrics
   now?: () => number
 }
@@ -29,6 +34,7 @@ export function createRedisCache({
   ttlMs,
   negativeTtlMs,
   leaseMs,
+  invalidatedMs,
   metrics,
   now = Date.now,
 }: RedisCacheOptions) {
@@ -44,7 +50,8 @@ export function createRedisCache({
 
   async function get(code: string): Promise<Lookup> {
     const raw = await quietly(redis.get(key(code)))
-    if (raw === undefined || raw === null) return undefined
+    if (raw === undefined || raw === null || raw === INVALIDATED)
+      return undefined
     return raw === ABSENT ? null : (JSON.parse(raw) as Link)
   }
 
@@ -55,24 +62,34 @@ export function createRedisCache({
     return Math.min(limitMs, value.expiresAt - now())
   }
 
-  // NX: a fill never overwrites. A slow load that read the old link before a
-  // delete cannot put it back over what the delete left.
-  async function fill(code: string, value: Link | null) {
+  // NX: a fill never overwrites, so it cannot replace the mark an
+  // invalidation left. Answers whether the copy was kept.
+  async function fill(code: string, value: Link | null): Promise<boolean> {
     const ms = ttlFor(value, ttlMs)
-    if (ms <= 0) return
+    if (ms <= 0) return true
     const raw = value === null ? ABSENT : JSON.stringify(value)
-    await quietly(redis.set(key(code), raw, 'PX', ms, 'NX'))
+    const stored = await quietly(redis.set(key(code), raw, 'PX', ms, 'NX'))
+    return stored !== null // undefined: Redis is away, keep the copy in L1
   }
 
   return {
     ttlFor,
     get,
-    drop: (code: string) => quietly(redis.del(key(code))),
+    /** Writes a new link through, over whatever was there ("absent"). */
+    put: async (link: Link) => {
+      const ms = ttlFor(link, ttlMs)
+      if (ms > 0)
+        await quietly(redis.set(key(link.code), JSON.stringify(link), 'PX', ms))
+    },
+    /** Replaces the copy with a mark that no fill may overwrite for a while. */
+    invalidate: (code: string) =>
+      quietly(redis.set(key(code), INVALIDATED, 'PX', invalidatedMs)),
     /** L2, then `load` from the database under a lease: one loader per code. */
     async load(code: string, load: () => Promise<Link | undefined>) {
       const cached = await get(code)
-      if (cached !== undefined)
-        return { value: cached, from: 'HIT-L2' as const }
+      if (cached !== undefined) {
+        return { value: cached, from: 'HIT-L2' as const, kept: true }
+      }
       const leased = await quietly(
         redis.set(`lease:${key(code)}`, '1', 'PX', leaseMs, 'NX'),
       )
@@ -84,16 +101,27 @@ export function createRedisCache({
           `the lease holder to fill ${code}`,
           async () => {
             const value = await get(code)
-            return value !== undefined && { value }
+            if (value !== undefined) return { value }
+            // Released without a fill (refused, or its load failed): stop
+            // waiting and load it ourselves.
+            const held = await quietly(redis.exists(`lease:${key(code)}`))
+            return held === 0 && { value: undefined }
           },
           { timeoutMs: leaseMs, intervalMs: 5 },
         ).catch(() => undefined)
-        if (filled) return { value: filled.value, from: 'HIT-L2' as const }
+        if (filled?.value !== undefined) {
+          return { value: filled.value, from: 'HIT-L2' as const, kept: true }
+        }
       }
-      const value = (await load()) ?? null
-      await fill(code, value)
-      await quietly(redis.del(`lease:${key(code)}`))
-      return { value, from: 'MISS' as const }
+      try {
+        const value = (await load()) ?? null
+        // Not kept when an invalidation came in between: the load may have
+        // read a replica that had not applied the change yet.
+        const kept = await fill(code, value)
+        return { value, from: 'MISS' as const, kept }
+      } finally {
+        await quietly(redis.del(`lease:${key(code)}`))
+      }
     },
   }
 }

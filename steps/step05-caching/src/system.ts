@@ -47,6 +47,7 @@ export interface SystemOptions {
     l1TtlMs?: number
     l2TtlMs?: number
     negativeTtlMs?: number
+    redisTimeoutMs?: number
   }
 }
 
@@ -85,6 +86,8 @@ export async function startSystem(
         primaryUrl: primary.url,
         peers: dbNodes.filter((peer) => peer !== node).map((peer) => peer.url),
         ackMode: options.ackMode,
+        // Shorter than the apps' database timeout, or a late ack is a 503.
+        semiSyncTimeoutMs: Math.floor((options.dbTimeoutMs ?? 1000) / 2),
       },
     })
   const databases = await Promise.all(dbNodes.map(database))
@@ -97,7 +100,7 @@ export async function startSystem(
     fall: options.monitorFall,
   })
   const redis = await startRedis({
-    port: await at(30),
+    port: options.port ? options.port + 30 : undefined,
     ...(options.redisUrl ? { redisUrl: options.redisUrl } : {}),
   })
   const cache: RunningNode = {
