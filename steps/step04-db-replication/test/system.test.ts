@@ -146,7 +146,7 @@ describe('replication as real processes', () => {
       )
     })
 
-    it('catches a killed and restarted replica up with no missing and no duplicated rows', async () => {
+    it('serves every request while a replica is killed, and catches it up after its restart with no missing and no duplicated rows', async () => {
       const replica =
         (await status(node('db-3').url)).role === 'replica'
           ? node('db-3')
@@ -161,6 +161,7 @@ describe('replication as real processes', () => {
       await replica.restart()
       await traffic.more(30)
       await traffic.stop()
+      expect(traffic.failures).toEqual([])
       await waitFor('the replica to catch up', async () => {
         const [ours, theirs] = await Promise.all([
           status(replica.url),

@@ -65,6 +65,13 @@ export async function startAppServer(
   // Trade-off: no offline queue and a short timeout. While Redis is away,
   // commands fail at once and the app reads the database instead of waiting.
   const cache = options.cache ?? {}
+  for (const [name, value] of Object.entries(cache)) {
+    if (!(typeof value === 'number' && value > 0)) {
+      throw new TypeError(
+        `AppServerOptions.cache.${name} must be a positive number of ms or entries`,
+      )
+    }
+  }
   const redis = new Redis(options.redisUrl, {
     enableOfflineQueue: false,
     commandTimeout: cache.redisTimeoutMs ?? 200,

@@ -2,6 +2,7 @@
 // by themselves, and never later than the link does. Redis is optional at
 // run time: an error or a slow answer counts as a miss and the app reads the
 // database. Trade-off: a cache that may vanish can only ever hold copies.
+import { randomUUID } from 'node:crypto'
 import type Redis from 'ioredis'
 import type { Link } from './link-store'
 import type { Metrics } from './metrics'
@@ -9,6 +10,10 @@ import { waitFor } from '../../../shared/wait-for'
 
 // Redis cannot store "nothing": a known-absent code is this string.
 const ABSENT = 'absent'
+// Deletes the lease only if it is still ours: after leaseMs it may have
+// passed to another app server.
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0`
+
 // Left by an invalidation: a miss for readers, and a fill cannot replace it.
 const INVALIDATED = 'invalidated'
 
@@ -90,9 +95,9 @@ export function createRedisCache({
       if (cached !== undefined) {
         return { value: cached, from: 'HIT-L2' as const, kept: true }
       }
-      const leased = await quietly(
-        redis.set(`lease:${key(code)}`, '1', 'PX', leaseMs, 'NX'),
-      )
+      const lease = `lease:${key(code)}`
+      const token = randomUUID() // only the holder may give the lease back
+      const leased = await quietly(redis.set(lease, token, 'PX', leaseMs, 'NX'))
       // Another app server holds the lease: wait for its answer rather than
       // send the database one more identical query (a stampede).
       if (leased === null) {
@@ -104,7 +109,7 @@ export function createRedisCache({
             if (value !== undefined) return { value }
             // Released without a fill (refused, or its load failed): stop
             // waiting and load it ourselves.
-            const held = await quietly(redis.exists(`lease:${key(code)}`))
+            const held = await quietly(redis.exists(lease))
             return held === 0 && { value: undefined }
           },
           { timeoutMs: leaseMs, intervalMs: 5 },
@@ -120,7 +125,7 @@ export function createRedisCache({
         const kept = await fill(code, value)
         return { value, from: 'MISS' as const, kept }
       } finally {
-        await quietly(redis.del(`lease:${key(code)}`))
+        if (leased === 'OK') await quietly(redis.eval(RELEASE, 1, lease, token))
       }
     },
   }

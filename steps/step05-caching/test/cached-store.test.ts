@@ -195,6 +195,80 @@ describe('cached store: two layers in front of the database', () => {
   )
 })
 
+describe('cached store: a delete and a lagging replica', () => {
+  it(
+    'never lets a read of a lagging replica put a deleted link back into the cache',
+    hinted('Hint 1: invalidation', async () => {
+      const data = tempDir()
+      const token = 'a-test-token-of-enough-length'
+      const system = await startSystem({
+        ...fast,
+        dataDir: data.path,
+        dbToken: token,
+        maxLagMs: 60_000,
+      })
+      const replicas = system.nodes.filter(
+        (node) => node.name === 'db-2' || node.name === 'db-3',
+      )
+      const admin = (action: string) =>
+        Promise.all(
+          replicas.map((db) =>
+            send(db.url, `/replication/${action}`, {
+              method: 'POST',
+              headers: { Authorization: `Bearer ${token}` },
+            }),
+          ),
+        )
+      const applied = async (name: string) =>
+        (
+          await send(
+            system.nodes.find((node) => node.name === name)!.url,
+            '/metrics',
+          )
+        ).json.replication.appliedSeq
+      const caughtUp = async () => {
+        const [primary, ...others] = await Promise.all(
+          ['db-1', 'db-2', 'db-3'].map(applied),
+        )
+        return others.every((seq) => seq === primary)
+      }
+      try {
+        const created = await postJson(system.url, '/api/links', {
+          url: 'https://example.com/lagging',
+        })
+        expect(created.status).toBe(201)
+        const { code, deleteToken } = created.json
+        await waitFor('the replicas to have the link', caughtUp)
+        await admin('pause')
+        const deleted = await send(system.url, `/api/links/${code}`, {
+          method: 'DELETE',
+          headers: { Authorization: `Bearer ${deleteToken}` },
+        })
+        expect(deleted.status).toBe(204)
+        // Without the client's session, lagging replicas still know the link:
+        // these reads are stale, and must not be cached.
+        for (let i = 0; i < 6; i++) await redirect(system, code)
+        await admin('resume')
+        await waitFor('the replicas to apply the delete', caughtUp)
+        // Sooner than any cached copy would expire, every app server answers 410.
+        await waitFor(
+          'every app server to answer 410',
+          async () => {
+            const replies = await Promise.all(
+              Array.from({ length: 6 }, () => redirect(system, code)),
+            )
+            return replies.every((reply) => reply.status === 410)
+          },
+          { timeoutMs: 2_500 }, // shorter than any copy's TTL (L1 5 s, L2 60 s)
+        )
+      } finally {
+        await system.close()
+        data.remove()
+      }
+    }),
+  )
+})
+
 describe('cached store: time to live', () => {
   it(
     'reads the database again once the TTLs are over',
