@@ -36,9 +36,14 @@ export function listen(
 
 // `server.close()` alone waits for idle keep-alive sockets to time out, which
 // would leave tests hanging for seconds; end them too.
+// A server that already stopped listening (a drained app server) may still
+// hold idle keep-alive connections: end those too.
 export function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
-    if (!server.listening) return resolve()
+    if (!server.listening) {
+      server.closeAllConnections()
+      return resolve()
+    }
     server.close(() => resolve())
     server.closeAllConnections()
   })
