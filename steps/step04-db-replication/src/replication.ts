@@ -61,11 +61,12 @@ export async function startReplication(
   // A primary that restarts asks its peers whether one of them took over.
   if (role === 'primary') {
     const newer = await newerPrimary(options.peers ?? [], epoch, auth)
-    if (newer)
+    if (newer) {
       log(
         `a newer primary leads (epoch ${newer.epoch}): following ${newer.url}`,
       )
-    if (newer) become('replica', newer.epoch, newer.url)
+      become('replica', newer.epoch, newer.url)
+    }
   }
   store.remember({ role, epoch, primaryUrl: primaryUrl ?? '' })
 

@@ -32,6 +32,15 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
       method: 'POST',
       headers: { Authorization: `Bearer ${token}` },
     })
+  // Pauses the replicas' apply loops for the length of `run`.
+  const whilePaused = async (names: string[], run: () => Promise<void>) => {
+    for (const name of names) await admin(name, 'pause')
+    try {
+      await run()
+    } finally {
+      for (const name of names) await admin(name, 'resume')
+    }
+  }
   const create = async () => {
     const reply = await postJson(system.url, '/api/links', {
       url: `https://example.com/${Date.now()}/${Math.random()}`,
@@ -93,8 +102,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
   it(
     "resolves a just-created link at once while a replica's apply loop is paused",
     hinted('Hint 2: read-your-writes', async () => {
-      await admin('db-2', 'pause')
-      try {
+      await whilePaused(['db-2'], async () => {
         for (let i = 0; i < 5; i++) {
           const created = await create()
           const redirect = await send(system.url, `/${created.json.code}`)
@@ -103,18 +111,14 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
             created.json.url,
           ])
         }
-      } finally {
-        await admin('db-2', 'resume')
-      }
+      })
     }),
   )
 
   it(
     'answers a client without its session from the primary when the replica has not seen the link yet',
     hinted('Hint 3: a miss is not proof', async () => {
-      await admin('db-2', 'pause')
-      await admin('db-3', 'pause')
-      try {
+      await whilePaused(['db-2', 'db-3'], async () => {
         const created = await create()
         const reply = await send(
           system.url,
@@ -123,10 +127,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
         )
         expect(reply.status).toBe(200)
         expect(reply.headers.get('x-db')).toBe('primary db-1')
-      } finally {
-        await admin('db-2', 'resume')
-        await admin('db-3', 'resume')
-      }
+      })
     }),
   )
 
@@ -135,9 +136,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
     hinted('Hint 2: read-your-writes', async () => {
       const created = await create()
       await aReplicaServes(created.json.code)
-      await admin('db-2', 'pause')
-      await admin('db-3', 'pause')
-      try {
+      await whilePaused(['db-2', 'db-3'], async () => {
         const deleted = await send(
           system.url,
           `/api/links/${created.json.code}`,
@@ -152,10 +151,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
             (await send(system.url, `/api/links/${created.json.code}`)).status,
           ).toBe(410)
         }
-      } finally {
-        await admin('db-2', 'resume')
-        await admin('db-3', 'resume')
-      }
+      })
     }),
   )
 
@@ -164,8 +160,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
     hinted('Hint 1: the read pool', async () => {
       const created = await create()
       await aReplicaServes(created.json.code)
-      await admin('db-2', 'pause')
-      try {
+      await whilePaused(['db-2'], async () => {
         await create() // db-2 now misses an entry, and its lag grows
         await waitFor('db-2 to lag past 300 ms', async () => {
           const metrics = await send(db('db-2').url, '/metrics')
@@ -175,9 +170,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
           const served = await readsFrom(created.json.code, 4, noCookies)
           return served.every((node) => node === 'replica db-3')
         })
-      } finally {
-        await admin('db-2', 'resume')
-      }
+      })
       await waitFor('db-2 to rejoin the read pool', async () => {
         return (await readsFrom(created.json.code, 4, noCookies)).includes(
           'replica db-2',
@@ -191,18 +184,13 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
     hinted('Hint 1: the read pool', async () => {
       const created = await create()
       await aReplicaServes(created.json.code)
-      await admin('db-2', 'pause')
-      await admin('db-3', 'pause')
-      try {
+      await whilePaused(['db-2', 'db-3'], async () => {
         await create()
         await waitFor('both replicas to leave the read pool', async () => {
           const served = await readsFrom(created.json.code, 3, noCookies)
           return served.every((node) => node === 'primary db-1')
         })
-      } finally {
-        await admin('db-2', 'resume')
-        await admin('db-3', 'resume')
-      }
+      })
     }),
   )
 })

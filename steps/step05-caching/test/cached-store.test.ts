@@ -2,6 +2,7 @@
 // exercises/; each failure names the hint to read.
 import Redis from 'ioredis'
 import { hinted } from '../../../shared/testing/hint'
+import { counterSum } from '../../../shared/testing/metrics'
 import { postJson, send } from '../../../shared/testing/http'
 import { tempDir } from '../../../shared/testing/temp'
 import { waitFor } from '../../../shared/wait-for'
@@ -13,16 +14,7 @@ const fast: Omit<SystemOptions, 'dataDir'> = {
 }
 
 // The cached store's database loads, summed over every app server.
-async function dbLoads(system: System): Promise<number> {
-  const apps = system.nodes.filter((node) => node.role === 'app')
-  const counts = await Promise.all(
-    apps.map(
-      async (app) =>
-        (await send(app.url, '/metrics')).json.counters['cache.db_loads'] ?? 0,
-    ),
-  )
-  return counts.reduce((sum, n) => sum + n, 0)
-}
+const dbLoads = (system: System) => counterSum(system.nodes, 'cache.db_loads')
 
 async function create(system: System, body: Record<string, unknown> = {}) {
   const reply = await postJson(system.url, '/api/links', {

@@ -1,4 +1,5 @@
 import { createLink, send } from '../../../shared/testing/http'
+import { counterSum } from '../../../shared/testing/metrics'
 import { isAlive, npmStart } from '../../../shared/testing/npm-start'
 import { startTcpProxy } from '../../../shared/testing/tcp-proxy'
 import { tempDir } from '../../../shared/testing/temp'
@@ -17,15 +18,7 @@ const layers = async (base: string, code: string, times: number) => {
     seen.push((await send(base, `/${code}`)).headers.get('x-cache') ?? 'none')
   return seen
 }
-const counter = async (system: System, name: string) => {
-  const apps = system.nodes.filter((node) => node.role === 'app')
-  const counts = await Promise.all(
-    apps.map(
-      async (app) => (await send(app.url, '/metrics')).json.counters[name] ?? 0,
-    ),
-  )
-  return counts.reduce((sum, n) => sum + n, 0)
-}
+const counter = (system: System, name: string) => counterSum(system.nodes, name)
 
 describe('the cache tier as real processes', () => {
   it('starts Redis with the other eight processes under npm start, and Ctrl-C stops them all', async () => {
