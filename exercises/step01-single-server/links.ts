@@ -3,7 +3,7 @@
 // Validation is an allow-list (http and https with a host), because a
 // shortener that redirects to `javascript:` or `file:` is an attack tool.
 import { randomInt } from 'node:crypto'
-import { badRequest } from '../../steps/step01-single-server/src/http-error'
+import { badRequest } from '../../steps/step01-single-server/src/common/http-error'
 import { todo } from '../../shared/todo'
 
 export const CODE_LENGTH = 7
@@ -43,13 +43,44 @@ export function generateCode(random: RandomInt = randomInt): string {
 // them, so a link could lead somewhere other than it looks.
 export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u
 
+/** Whether `url` names one of `selfHosts` ("host:port" or full URLs), in any
+ * spelling: any case, a trailing dot, the default port written out, and for
+ * a loopback address any other loopback name with the same port. */
+export function isOwnAddress(url: URL, selfHosts: string[]): boolean {
+  const target = endpoint(url)
+  return selfHosts.some((self) => {
+    const own = endpoint(
+      new URL(self.includes('://') ? self : `http://${self}`),
+    )
+    if (own.port !== target.port) return false
+    return (
+      own.host === target.host ||
+      (isLoopback(own.host) && isLoopback(target.host))
+    )
+  })
+}
+
+function endpoint(url: URL) {
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  return { host: url.hostname.toLowerCase().replace(/\.$/, ''), port }
+}
+
+// 127.0.0.0/8, ::1, IPv4-mapped loopback, localhost and its subdomains, and
+// the unspecified addresses, which reach this machine too.
+const isLoopback = (host: string) =>
+  /^(localhost|.+\.localhost|127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:7f[0-9a-f]{2}:[0-9a-f]+\]|0\.0\.0\.0|\[::\])$/.test(
+    host,
+  )
+
 /** Returns the normalised URL, or throws a 400 `invalid_url`. */
 export function validateUrl(input: unknown, selfHosts: string[]): string {
   // 🐨 Throw badRequest('invalid_url', '...') unless input is a string of at
   //    most MAX_URL_LENGTH characters, without INVISIBLE characters, that is an
   //    absolute http:// or https:// URL with a host, no user name or password,
-  //    and a host that is not one of selfHosts. Return the parsed URL's href.
-  // 💰 URL.canParse() and new URL() do the parsing; url.host has the port.
+  //    and that is not one of our own addresses. Return the parsed URL's href.
+  // 💰 Check the raw text before you parse it: new URL() quietly repairs what
+  //    you mean to refuse. URL.canParse() says whether new URL() would throw;
+  //    isOwnAddress(url, selfHosts) knows every spelling of our own addresses.
   // 🦉 Allow-list what is safe; a block-list of bad schemes always misses one.
   return todo('validateUrl()', 'Hint 2: URLs')
 }
@@ -58,6 +89,7 @@ export function validateUrl(input: unknown, selfHosts: string[]): string {
 export function validateAlias(input: unknown): string {
   // 🐨 Throw badRequest('invalid_alias', '...') unless input is a string that
   //    matches ALIAS_PATTERN and is not in RESERVED_ALIASES (in any case).
+  //    Return input unchanged.
   // 🦉 `/api` as an alias would shadow the API for everyone.
   return todo('validateAlias()', 'Hint 3: aliases')
 }

@@ -3,7 +3,7 @@
 // and turn "the database is unreachable" into a 503 for the client, never a
 // crash or a hang. Trade-off: a retried read is safe; a retried write is not.
 import { Agent, request } from 'node:http'
-import { HttpError } from '../../steps/step02-app-db-separation/src/http-error'
+import { HttpError } from '../../steps/step02-app-db-separation/src/common/http-error'
 import { todo } from '../../shared/todo'
 
 export interface DbClientOptions {
@@ -76,6 +76,8 @@ export function createDbClient({
       // 🐨 When no answer came within timeoutMs, destroy the request with a
       //    DbTimeoutError, so the promise rejects instead of waiting forever.
       // 💰 req.setTimeout(ms, callback) and req.destroy(error)
+      // 🦉 Destroying also frees the connection: a hung one left open stays
+      //    taken, and after 32 of them every query waits in the queue.
       todo('the timeout in send()', 'Hint 1: timeouts')
       req.end(JSON.stringify(body))
     })
@@ -89,6 +91,8 @@ export function createDbClient({
     // 🐨 Call send(path, body). When it fails and the request never reached
     //    the server (neverReached), try again, at most `retries` more times.
     //    Then throw unavailable(error).
+    // 💰 `return await send(...)` inside the try: without await, the catch
+    //    never sees the failure.
     // 🦉 Why only reads: a write whose connection broke may have been applied.
     return todo('call(): the retry', 'Hint 3: one retry for reads')
   }

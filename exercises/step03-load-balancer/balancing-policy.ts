@@ -52,7 +52,8 @@ export function createPool(urls: string[], options: PoolOptions): Pool {
   function roundRobin(candidates: ServerState[]): ServerState | undefined {
     // 🐨 Return the candidate whose turn it is: walk `servers` in order,
     //    starting at index `next`, and return the first one that is in
-    //    `candidates`; move `next` past it for the following call.
+    //    `candidates`; move `next` just past it for the following call.
+    // 💰 `(next + i) % servers.length` wraps around the end of the list.
     // 🦉 Walking `servers`, not `candidates`, keeps each server's turn fair
     //    while others come and go.
     return todo('roundRobin()', 'Hint 1: round-robin')
@@ -63,6 +64,8 @@ export function createPool(urls: string[], options: PoolOptions): Pool {
   ): ServerState | undefined {
     // 🐨 Among the candidates, keep those with the fewest requests in flight,
     //    and break ties with roundRobin().
+    // 🦉 Requests one at a time all tie at 0 in flight: without roundRobin(),
+    //    an idle pool would send everything to the first server.
     return todo('leastConnections()', 'Hint 2: least-connections')
   }
 
@@ -81,6 +84,7 @@ export function createPool(urls: string[], options: PoolOptions): Pool {
       // 🐨 Count the streak: a pass after failures starts again at +1, a
       //    failure after passes starts again at -1. An up server goes down at
       //    `fall` failures in a row; a down server comes up at `rise` passes.
+      // 💰 Only an up server can go down, and only a down one come back.
       // 🦉 One lost packet must not eject a server, and one lucky check must
       //    not bring back a flapping one.
       todo(`report(${server.url})`, 'Hint 3: rise and fall')

@@ -3,23 +3,29 @@
 // must not go back in time for the client who just wrote: it waits (briefly)
 // for a replica that has applied the client's last write, or reads the
 // primary. A replica that lags too far leaves the read pool altogether.
-import type { DbNodes } from '../../steps/step04-db-replication/src/db-nodes'
-import { DbError } from '../../steps/step04-db-replication/src/db-client'
-import { HttpError } from '../../steps/step04-db-replication/src/http-error'
+import type { DbNodes } from '../../steps/step04-db-replication/src/database/db-nodes'
+import { DbError } from '../../steps/step04-db-replication/src/database/db-client'
+import { HttpError } from '../../steps/step04-db-replication/src/common/http-error'
 import type {
   Link,
   LinkStore,
-} from '../../steps/step04-db-replication/src/link-store'
-import type { Metrics } from '../../steps/step04-db-replication/src/metrics'
-import type { Topology } from '../../steps/step04-db-replication/src/monitor'
-import { currentContext } from '../../steps/step04-db-replication/src/request-context'
+} from '../../steps/step04-db-replication/src/app/link-store'
+import type { Metrics } from '../../steps/step04-db-replication/src/common/metrics'
+import type { Topology } from '../../steps/step04-db-replication/src/database/monitor'
+import {
+  apart,
+  currentContext,
+} from '../../steps/step04-db-replication/src/app/request-context'
 import { delay } from '../../shared/wait-for'
 import { todo } from '../../shared/todo'
 
 type Replica = Topology['replicas'][number]
 
 export interface ReplicatedStoreOptions {
-  nodes: Pick<DbNodes, 'topology' | 'refresh' | 'storeFor' | 'appliedSeq'>
+  nodes: Pick<
+    DbNodes,
+    'topology' | 'refresh' | 'storeFor' | 'appliedSeq' | 'capSeq'
+  >
   /** A replica further behind than this leaves the read pool. */
   maxLagMs: number
   /** How long a read may wait for a replica to catch up with the client. */
@@ -37,23 +43,28 @@ export function createReplicatedStore({
 
   /** The replicas that may serve reads now, in a stable order. */
   function readPool(): Replica[] {
-    // 🐨 Keep the replicas that are reachable and whose lagMs is at most
-    //    maxLagMs (from nodes.topology().replicas).
+    // 🐨 Keep the replicas of nodes.topology() that are reachable and whose
+    //    lagMs is at most maxLagMs, in the topology's order.
+    // 💰 Ask nodes.topology() on every call: it is fetched again and again.
     // 🦉 A replica minutes behind would serve links deleted minutes ago.
     return todo('readPool()', 'Hint 1: the read pool')
   }
 
   /** The next replica in turn that has applied `minSeq`, or undefined. */
   async function replicaFor(minSeq: number): Promise<Replica | undefined> {
-    // 🐨 Take the next replica of readPool() in turn (round-robin; undefined
-    //    when the pool is empty). If minSeq > 0, ask nodes.appliedSeq(replica)
-    //    until it reaches minSeq; give up (undefined) after readWaitMs.
-    // 💰 An unreachable replica's appliedSeq() throws: count it as 0.
+    // 🐨 Take the next replica of readPool() in turn (round-robin with
+    //    `turn`; undefined when the pool is empty). If minSeq > 0, ask
+    //    nodes.appliedSeq(replica) until it reaches minSeq; once readWaitMs
+    //    have passed, give up and answer undefined (the primary reads).
+    // 💰 An unreachable replica's appliedSeq() rejects: count it as 0.
+    // 🦉 A replica behind the client's own write shows them the past: a link
+    //    they just deleted still redirects.
     return todo('replicaFor()', 'Hint 2: read-your-writes')
   }
 
   async function find(code: string): Promise<Link | undefined> {
-    const minSeq = currentContext()?.minSeq ?? 0
+    // Never past what the primary has: a forged seq must not make reads wait.
+    const minSeq = await nodes.capSeq(currentContext()?.minSeq ?? 0)
     const replica = await replicaFor(minSeq)
     if (replica) {
       // A replica that does not answer is just a miss: the primary follows.
@@ -63,7 +74,8 @@ export function createReplicatedStore({
         .catch(unlessUnavailable)
       // 🐨 When the replica has the link, call answeredBy('replica <name>'),
       //    count 'db.reads.replica' and return it. When it does not, fall
-      //    through to the primary below: the replica may simply lag.
+      //    through to the primary below.
+      // 🦉 The replica may simply lag: only the primary may say 404.
       return todo('find(): the replica answer', 'Hint 3: a miss is not proof')
     }
     answeredBy(`primary ${nodes.topology().primary.name}`)
@@ -113,7 +125,9 @@ export function createReplicatedStore({
   return {
     find,
     insert: (link) => write((store) => store.insert(link)),
-    recordClick: (code) => write((store) => store.recordClick(code)),
+    // A click is our bookkeeping: it sets no seq for the client to wait on.
+    recordClick: (code) =>
+      apart(() => write((store) => store.recordClick(code))),
     markDeleted: (code, at) => write((store) => store.markDeleted(code, at)),
     close: async () => {},
   }

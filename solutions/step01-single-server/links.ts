@@ -3,7 +3,7 @@
 // Validation is an allow-list (http and https with a host), because a
 // shortener that redirects to `javascript:` or `file:` is an attack tool.
 import { randomInt } from 'node:crypto'
-import { badRequest } from '../../steps/step01-single-server/src/http-error'
+import { badRequest } from '../../steps/step01-single-server/src/common/http-error'
 
 export const CODE_LENGTH = 7
 export const ALPHABET =
@@ -42,6 +42,35 @@ export function generateCode(random: RandomInt = randomInt): string {
 // them, so a link could lead somewhere other than it looks.
 export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Z}]/u
 
+/** Whether `url` names one of `selfHosts` ("host:port" or full URLs), in any
+ * spelling: any case, a trailing dot, the default port written out, and for
+ * a loopback address any other loopback name with the same port. */
+export function isOwnAddress(url: URL, selfHosts: string[]): boolean {
+  const target = endpoint(url)
+  return selfHosts.some((self) => {
+    const own = endpoint(
+      new URL(self.includes('://') ? self : `http://${self}`),
+    )
+    if (own.port !== target.port) return false
+    return (
+      own.host === target.host ||
+      (isLoopback(own.host) && isLoopback(target.host))
+    )
+  })
+}
+
+function endpoint(url: URL) {
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80')
+  return { host: url.hostname.toLowerCase().replace(/\.$/, ''), port }
+}
+
+// 127.0.0.0/8, ::1, IPv4-mapped loopback, localhost and its subdomains, and
+// the unspecified addresses, which reach this machine too.
+const isLoopback = (host: string) =>
+  /^(localhost|.+\.localhost|127\.\d+\.\d+\.\d+|\[::1\]|\[::ffff:7f[0-9a-f]{2}:[0-9a-f]+\]|0\.0\.0\.0|\[::\])$/.test(
+    host,
+  )
+
 /** Returns the normalised URL, or throws a 400 `invalid_url`. */
 export function validateUrl(input: unknown, selfHosts: string[]): string {
   if (typeof input !== 'string' || input === '') {
@@ -70,7 +99,7 @@ export function validateUrl(input: unknown, selfHosts: string[]): string {
       'url must not contain a user name or password',
     )
   }
-  if (selfHosts.some((host) => host.toLowerCase() === url.host)) {
+  if (isOwnAddress(url, selfHosts)) {
     throw badRequest('invalid_url', 'url must not point back at this shortener')
   }
   return url.href

@@ -3,7 +3,7 @@
 // and turn "the database is unreachable" into a 503 for the client, never a
 // crash or a hang. Trade-off: a retried read is safe; a retried write is not.
 import { Agent, request } from 'node:http'
-import { HttpError } from '../../steps/step02-app-db-separation/src/http-error'
+import { HttpError } from '../../steps/step02-app-db-separation/src/common/http-error'
 
 export interface DbClientOptions {
   /** The database server, e.g. http://127.0.0.1:3010 */

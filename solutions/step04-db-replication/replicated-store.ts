@@ -3,22 +3,28 @@
 // must not go back in time for the client who just wrote: it waits (briefly)
 // for a replica that has applied the client's last write, or reads the
 // primary. A replica that lags too far leaves the read pool altogether.
-import type { DbNodes } from '../../steps/step04-db-replication/src/db-nodes'
-import { DbError } from '../../steps/step04-db-replication/src/db-client'
-import { HttpError } from '../../steps/step04-db-replication/src/http-error'
+import type { DbNodes } from '../../steps/step04-db-replication/src/database/db-nodes'
+import { DbError } from '../../steps/step04-db-replication/src/database/db-client'
+import { HttpError } from '../../steps/step04-db-replication/src/common/http-error'
 import type {
   Link,
   LinkStore,
-} from '../../steps/step04-db-replication/src/link-store'
-import type { Metrics } from '../../steps/step04-db-replication/src/metrics'
-import type { Topology } from '../../steps/step04-db-replication/src/monitor'
-import { currentContext } from '../../steps/step04-db-replication/src/request-context'
+} from '../../steps/step04-db-replication/src/app/link-store'
+import type { Metrics } from '../../steps/step04-db-replication/src/common/metrics'
+import type { Topology } from '../../steps/step04-db-replication/src/database/monitor'
+import {
+  apart,
+  currentContext,
+} from '../../steps/step04-db-replication/src/app/request-context'
 import { delay } from '../../shared/wait-for'
 
 type Replica = Topology['replicas'][number]
 
 export interface ReplicatedStoreOptions {
-  nodes: Pick<DbNodes, 'topology' | 'refresh' | 'storeFor' | 'appliedSeq'>
+  nodes: Pick<
+    DbNodes,
+    'topology' | 'refresh' | 'storeFor' | 'appliedSeq' | 'capSeq'
+  >
   /** A replica further behind than this leaves the read pool. */
   maxLagMs: number
   /** How long a read may wait for a replica to catch up with the client. */
@@ -59,7 +65,8 @@ export function createReplicatedStore({
   }
 
   async function find(code: string): Promise<Link | undefined> {
-    const minSeq = currentContext()?.minSeq ?? 0
+    // Never past what the primary has: a forged seq must not make reads wait.
+    const minSeq = await nodes.capSeq(currentContext()?.minSeq ?? 0)
     const replica = await replicaFor(minSeq)
     if (replica) {
       // A replica that does not answer is just a miss: the primary follows.
@@ -125,7 +132,9 @@ export function createReplicatedStore({
   return {
     find,
     insert: (link) => write((store) => store.insert(link)),
-    recordClick: (code) => write((store) => store.recordClick(code)),
+    // A click is our bookkeeping: it sets no seq for the client to wait on.
+    recordClick: (code) =>
+      apart(() => write((store) => store.recordClick(code))),
     markDeleted: (code, at) => write((store) => store.markDeleted(code, at)),
     close: async () => {},
   }

@@ -4,13 +4,16 @@
 // so almost none reach the database. Trade-off: a cache holds copies, and a
 // copy that is not dropped when its link changes goes on redirecting.
 import { LRUCache } from 'lru-cache'
-import { DbError } from '../../steps/step05-caching/src/db-client'
-import { HttpError } from '../../steps/step05-caching/src/http-error'
-import type { Invalidation } from '../../steps/step05-caching/src/invalidation'
-import type { Link, LinkStore } from '../../steps/step05-caching/src/link-store'
-import type { Metrics } from '../../steps/step05-caching/src/metrics'
-import type { RedisCache } from '../../steps/step05-caching/src/redis-cache'
-import { currentContext } from '../../steps/step05-caching/src/request-context'
+import { DbError } from '../../steps/step05-caching/src/database/db-client'
+import { HttpError } from '../../steps/step05-caching/src/common/http-error'
+import type { Invalidation } from '../../steps/step05-caching/src/cache/invalidation'
+import type {
+  Link,
+  LinkStore,
+} from '../../steps/step05-caching/src/app/link-store'
+import type { Metrics } from '../../steps/step05-caching/src/common/metrics'
+import type { RedisCache } from '../../steps/step05-caching/src/cache/redis-cache'
+import { currentContext } from '../../steps/step05-caching/src/app/request-context'
 
 export interface CachedStoreOptions {
   inner: LinkStore
@@ -21,10 +24,12 @@ export interface CachedStoreOptions {
   metrics: Metrics
 }
 
-/** One L1 entry: the link, or null for "no such link", and where it came from. */
+/** One L1 entry: the link, or null for "no such link", where it came from,
+ * and whether Redis took the copy too (it refuses one after an invalidation). */
 interface Entry {
   link: Link | null
   from: 'HIT-L2' | 'MISS'
+  kept: boolean
 }
 
 export function createCachedStore({
@@ -48,22 +53,35 @@ export function createCachedStore({
       // Never keep a copy past the link's expiry, nor "absent" for long;
       // and not at all when Redis refused it (an invalidation came first).
       options.ttl = kept ? Math.max(1, l2.ttlFor(value, l1TtlMs)) : 1
-      return { link: value, from }
+      return { link: value, from, kept }
     },
   })
 
   async function find(code: string, options?: { fresh?: boolean }) {
-    if (options?.fresh) {
+    // Read-your-writes: a client that wrote (it sends its seq) reads past
+    // every copy, which may be older than its own write. Trade-off: for a
+    // minute after a write, that client's reads cost a database read.
+    if (options?.fresh || (currentContext()?.minSeq ?? 0) > 0) {
       answeredBy('BYPASS')
       return inner.find(code, options)
     }
     const hit = l1.has(code)
-    // An invalidation that lands mid-load aborts it: load once more. (A
-    // failed database load is not tried twice.)
+    // An invalidation that lands mid-load aborts it: load once more, and
+    // past the cache if that is aborted too. (A failed database load is not
+    // tried twice.)
     const entry = await l1.fetch(code).catch((error: unknown) => {
       if (error instanceof HttpError || error instanceof DbError) throw error
-      return l1.fetch(code)
+      return l1.fetch(code).catch(async (again: unknown) => {
+        if (again instanceof HttpError || again instanceof DbError) throw again
+        return {
+          link: (await inner.find(code)) ?? null,
+          from: 'MISS',
+          kept: false,
+        } as Entry
+      })
     })
+    // A copy Redis refused may predate a delete: serve it once, keep it not.
+    if (!entry!.kept && l1.peek(code) === entry) l1.delete(code)
     const layer = hit ? 'HIT-L1' : entry!.from
     answeredBy(layer)
     metrics.count(`cache.${layer.toLowerCase()}`)

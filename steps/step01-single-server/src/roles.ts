@@ -1,4 +1,7 @@
 // The kinds of node in this step's topology, by the name main.ts is run with.
-import { startAppServer } from './app-server'
+// Each role's code loads only in the process that runs it.
+import { lazy } from '../../../shared/lazy'
 
-export const roles = { app: startAppServer }
+export const roles = {
+  app: lazy(() => import('./app/app-server'), 'startAppServer'),
+}

@@ -4,6 +4,7 @@
 //
 // Tests launch it in-process; `npm start` launches every node as a process.
 import { join } from 'node:path'
+import { LOOPBACK, freePort } from '../../../shared/net'
 import {
   inProcess,
   type Launch,
@@ -15,6 +16,8 @@ export interface SystemOptions {
   dataDir: string
   /** The front door's port; 0 (the default) picks a free one. */
   port?: number
+  /** Where short URLs point (PUBLIC_URL); by default the front door. */
+  publicUrl?: string
 }
 
 export interface System {
@@ -27,10 +30,12 @@ export async function startSystem(
   options: SystemOptions,
   launch: Launch<typeof roles> = inProcess(roles),
 ): Promise<System> {
+  const port = options.port || (await freePort())
   const app = await launch('app', {
     name: 'app-1',
-    port: options.port ?? 0,
+    port,
     dataFile: join(options.dataDir, 'links.db'),
+    publicUrl: options.publicUrl ?? `http://${LOOPBACK}:${port}`,
   })
   return { url: app.url, nodes: [app], close: () => app.close() }
 }

@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
 import request from 'supertest'
-import { createApp } from '../src/app'
-import { CodeTakenError, type LinkStore } from '../src/link-store'
-import { createSqliteStore } from '../src/sqlite-store'
+import { createApp } from '../src/app/app'
+import { CodeTakenError, type LinkStore } from '../src/app/link-store'
+import { createSqliteStore } from '../src/database/sqlite-store'
 import { tempDir } from '../../../shared/testing/temp'
+
+const PUBLIC = 'http://short.test'
 
 describe('app: the shortener over HTTP', () => {
   const data = tempDir()
@@ -13,7 +15,9 @@ describe('app: the shortener over HTTP', () => {
   it('stores only a hash of the delete token', async () => {
     const file = join(data.path, 'hash.db')
     const store = createSqliteStore(file)
-    const created = await request(createApp({ store, node: 'app-t' }))
+    const created = await request(
+      createApp({ store, node: 'app-t', publicUrl: PUBLIC }),
+    )
       .post('/api/links')
       .send({ url: 'https://example.com/secret' })
     await store.close()
@@ -32,6 +36,7 @@ describe('app: the shortener over HTTP', () => {
     const app = createApp({
       store: createSqliteStore(':memory:'),
       node: 'app-t',
+      publicUrl: PUBLIC,
       now: () => now,
     })
     const created = await request(app)
@@ -57,7 +62,7 @@ describe('app: the shortener over HTTP', () => {
         return real.insert(link)
       },
     }
-    const app = createApp({ store, node: 'app-t' })
+    const app = createApp({ store, node: 'app-t', publicUrl: PUBLIC })
     const created = await request(app)
       .post('/api/links')
       .send({ url: 'https://example.com/' })
@@ -85,9 +90,9 @@ describe('app: the shortener over HTTP', () => {
       },
     }
     const spy = jest.spyOn(console, 'error').mockImplementation(() => {})
-    const reply = await request(createApp({ store, node: 'app-t' })).get(
-      '/abcdefg',
-    )
+    const reply = await request(
+      createApp({ store, node: 'app-t', publicUrl: PUBLIC }),
+    ).get('/abcdefg')
     spy.mockRestore()
     expect(reply.status).toBe(500)
     expect(reply.body.error.code).toBe('internal')
@@ -98,6 +103,7 @@ describe('app: the shortener over HTTP', () => {
     const app = createApp({
       store: createSqliteStore(':memory:'),
       node: 'app-t',
+      publicUrl: PUBLIC,
     })
     const created = await request(app)
       .post('/api/links')
@@ -132,5 +138,88 @@ describe('app: the shortener over HTTP', () => {
       .post('/api/links')
       .send({ url: `${publicUrl}/abc` })
     expect([loop.status, loop.body.error.code]).toEqual([400, 'invalid_url'])
+  })
+
+  it('answers 405 with Allow for a known path and another method, and OPTIONS with Allow', async () => {
+    const app = createApp({
+      store: createSqliteStore(':memory:'),
+      node: 'app-t',
+      publicUrl: PUBLIC,
+    })
+    const put = await request(app).put('/api/links')
+    expect([put.status, put.body.error.code]).toEqual([
+      405,
+      'method_not_allowed',
+    ])
+    expect(put.headers.allow).toBe('POST, OPTIONS')
+    const post = await request(app).post('/abcdefg')
+    expect([post.status, post.headers.allow]).toEqual([
+      405,
+      'GET, HEAD, OPTIONS',
+    ])
+    const options = await request(app).options('/api/links/abcdefg')
+    expect([options.status, options.headers.allow]).toEqual([
+      204,
+      'GET, HEAD, DELETE, OPTIONS',
+    ])
+  })
+
+  it('does not count a HEAD of a short link as a click', async () => {
+    const app = createApp({
+      store: createSqliteStore(':memory:'),
+      node: 'app-t',
+      publicUrl: PUBLIC,
+    })
+    const { code } = (
+      await request(app)
+        .post('/api/links')
+        .send({ url: 'https://example.com/' })
+    ).body
+    expect((await request(app).head(`/${code}`)).status).toBe(302)
+    expect((await request(app).get(`/api/links/${code}`)).body.clicks).toBe(0)
+  })
+
+  it('redirects even when the click cannot be written, and counts the click as lost', async () => {
+    const store = createSqliteStore(':memory:')
+    const failing: LinkStore = {
+      ...store,
+      recordClick: () => Promise.reject(new Error('disk full')),
+    }
+    const hanging: LinkStore = {
+      ...store,
+      recordClick: () => new Promise(() => {}),
+    }
+    for (const broken of [failing, hanging]) {
+      const app = createApp({
+        store: broken,
+        node: 'app-t',
+        publicUrl: PUBLIC,
+        clickTimeoutMs: 50,
+      })
+      const { code } = (
+        await request(app)
+          .post('/api/links')
+          .send({ url: 'https://example.com/' })
+      ).body
+      expect((await request(app).get(`/${code}`)).status).toBe(302)
+      const metrics = await request(app).get('/metrics')
+      expect(metrics.body.counters['clicks.lost']).toBe(1)
+    }
+  })
+
+  it('makes short URLs from the public URL, whatever Host the client sends', async () => {
+    const app = createApp({
+      store: createSqliteStore(':memory:'),
+      node: 'app-t',
+      publicUrl: PUBLIC,
+    })
+    for (const host of ['evil.example', 'a b', '[::1', 'x'.repeat(300)]) {
+      const created = await request(app)
+        .post('/api/links')
+        .set('Host', host)
+        .send({ url: 'https://example.com/' })
+      expect(created.status).toBe(201)
+      expect(created.body.shortUrl).toBe(`${PUBLIC}/${created.body.code}`)
+    }
   })
 })

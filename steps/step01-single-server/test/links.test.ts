@@ -2,16 +2,16 @@
 // runs these against exercises/; each failure names the hint to read.
 import request from 'supertest'
 import { hinted } from '../../../shared/testing/hint'
-import { HttpError } from '../src/http-error'
+import { HttpError } from '../src/common/http-error'
 import {
   ALPHABET,
   CODE_LENGTH,
   generateCode,
   validateAlias,
   validateUrl,
-} from '../src/links'
-import { createApp } from '../src/app'
-import { createSqliteStore } from '../src/sqlite-store'
+} from '../src/app/links'
+import { createApp } from '../src/app/app'
+import { createSqliteStore } from '../src/database/sqlite-store'
 
 function rejection(
   run: () => unknown,
@@ -21,7 +21,8 @@ function rejection(
   } catch (error: unknown) {
     if (error instanceof HttpError)
       return { status: error.status, code: error.code }
-    throw error
+    // Any other error is a wrong answer too: a client would get a 500.
+    return `threw ${String(error)}`
   }
 }
 
@@ -90,7 +91,7 @@ describe('links: URL validation', () => {
     ['example.com'],
     ['http://'],
     ['http:example.com'],
-    [`https://example.com/${'x'.repeat(2048)}`],
+    ['https://example.com:99999/'],
     ['https://exa mple.com/'],
     ['https://example.com/\n'],
     ['https://example.com/\u200B'],
@@ -104,6 +105,42 @@ describe('links: URL validation', () => {
         code: 'invalid_url',
       })
     })(),
+  )
+
+  it.each([
+    ['http://SHORT.TEST:3000/abc', ['short.test:3000']],
+    ['http://short.test.:3000/abc', ['short.test:3000']],
+    ['http://short.test:80/abc', ['short.test']],
+    ['https://sho.rt:443/abc', ['https://sho.rt']],
+    ['http://localhost:3000/abc', ['127.0.0.1:3000']],
+    ['http://LOCALHOST.:3000/abc', ['127.0.0.1:3000']],
+    ['http://127.1:3000/abc', ['127.0.0.1:3000']],
+    ['http://2130706433:3000/abc', ['127.0.0.1:3000']],
+    ['http://[::1]:3000/abc', ['127.0.0.1:3000']],
+    ['http://[::ffff:127.0.0.1]:3000/abc', ['127.0.0.1:3000']],
+    ['http://0.0.0.0:3000/abc', ['127.0.0.1:3000']],
+    ['http://app.localhost:3000/abc', ['127.0.0.1:3000']],
+    ['http://127.0.0.1:3002/abc', ['127.0.0.1:3000', '127.0.0.1:3002']],
+  ])('rejects %s, a spelling of our own address %j', (input, selfHosts) =>
+    hinted('Hint 2: URLs', () => {
+      expect(rejection(() => validateUrl(input, selfHosts))).toEqual({
+        status: 400,
+        code: 'invalid_url',
+      })
+    })(),
+  )
+
+  it(
+    'accepts a URL of up to 2048 characters and rejects a longer one',
+    hinted('Hint 2: URLs', () => {
+      const longest = `https://example.com/${'x'.repeat(2048 - 20)}`
+      expect(longest).toHaveLength(2048)
+      expect(validateUrl(longest, self)).toBe(longest)
+      expect(rejection(() => validateUrl(`${longest}x`, self))).toEqual({
+        status: 400,
+        code: 'invalid_url',
+      })
+    }),
   )
 
   it(
@@ -125,6 +162,18 @@ describe('links: alias validation', () => {
     hinted('Hint 3: aliases', () => {
       for (const alias of ['abc', 'My_Link-2', 'x'.repeat(64)]) {
         expect(validateAlias(alias)).toBe(alias)
+      }
+    }),
+  )
+
+  it(
+    'rejects an alias that is not a string',
+    hinted('Hint 3: aliases', () => {
+      for (const input of [12345, null, true, ['abc'], {}]) {
+        expect(rejection(() => validateAlias(input))).toEqual({
+          status: 400,
+          code: 'invalid_alias',
+        })
       }
     }),
   )
@@ -152,7 +201,11 @@ describe('links: alias validation', () => {
 
 describe('links: inside the running app', () => {
   const store = createSqliteStore(':memory:')
-  const app = createApp({ store, node: 'app-test' })
+  const app = createApp({
+    store,
+    node: 'app-test',
+    publicUrl: 'http://127.0.0.1:3000',
+  })
   afterAll(() => store.close())
 
   it(
@@ -183,6 +236,24 @@ describe('links: inside the running app', () => {
         400,
         'invalid_alias',
       ])
+    }),
+  )
+
+  it(
+    'refuses a link to its own address written another way',
+    hinted('Hint 2: URLs', async () => {
+      for (const url of [
+        'http://localhost:3000/abc1234',
+        'http://LOCALHOST.:3000/abc1234',
+        'http://127.1:3000/abc1234',
+      ]) {
+        const created = await request(app).post('/api/links').send({ url })
+        expect([url, created.status, created.body.error?.code]).toEqual([
+          url,
+          400,
+          'invalid_url',
+        ])
+      }
     }),
   )
 })

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
-import { CodeTakenError, type NewLink } from '../src/link-store'
-import { createSqliteStore } from '../src/sqlite-store'
+import { CodeTakenError, type NewLink } from '../src/app/link-store'
+import { createSqliteStore } from '../src/database/sqlite-store'
 import { tempDir } from '../../../shared/testing/temp'
 
 const newLink = (code: string): NewLink => ({

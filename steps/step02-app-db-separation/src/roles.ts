@@ -1,5 +1,8 @@
 // The kinds of node in this step's topology, by the name main.ts is run with.
-import { startAppServer } from './app-server'
-import { startDbServer } from './db-server'
+// Each role's code loads only in the process that runs it.
+import { lazy } from '../../../shared/lazy'
 
-export const roles = { app: startAppServer, database: startDbServer }
+export const roles = {
+  app: lazy(() => import('./app/app-server'), 'startAppServer'),
+  database: lazy(() => import('./database/db-server'), 'startDbServer'),
+}

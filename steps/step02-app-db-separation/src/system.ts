@@ -5,6 +5,7 @@
 // Tests launch it in-process; `npm start` launches every node as a process.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { LOOPBACK, freePort } from '../../../shared/net'
 import {
   inProcess,
   type Launch,
@@ -16,6 +17,8 @@ export interface SystemOptions {
   dataDir: string
   /** The front door's port; the others follow it. 0 picks free ports. */
   port?: number
+  /** Where short URLs point (PUBLIC_URL); by default the front door. */
+  publicUrl?: string
   /** The shared secret between app and database; random by default. */
   dbToken?: string
   dbTimeoutMs?: number
@@ -32,6 +35,7 @@ export async function startSystem(
   launch: Launch<typeof roles> = inProcess(roles),
 ): Promise<System> {
   const at = (offset: number) => (options.port ? options.port + offset : 0)
+  const port = options.port || (await freePort())
   const dbToken = options.dbToken ?? randomBytes(24).toString('base64url')
   const database = await launch('database', {
     name: 'database',
@@ -41,7 +45,8 @@ export async function startSystem(
   })
   const app = await launch('app', {
     name: 'app-1',
-    port: at(0),
+    port,
+    publicUrl: options.publicUrl ?? `http://${LOOPBACK}:${port}`,
     dbUrl: database.url,
     dbToken,
     dbTimeoutMs: options.dbTimeoutMs,

@@ -1,15 +1,20 @@
 // The exercise: the app server's database client. `npm test -- step02` runs
 // these against exercises/; each failure names the hint to read.
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { hinted } from '../../../shared/testing/hint'
 import { startTcpProxy, type TcpProxy } from '../../../shared/testing/tcp-proxy'
 import { tempDir } from '../../../shared/testing/temp'
 import { postJson, send } from '../../../shared/testing/http'
 import { expectError } from '../../../shared/testing/contract'
 import { waitFor } from '../../../shared/wait-for'
-import type { Handle } from '../../../shared/net'
-import { HttpError } from '../src/http-error'
-import { createDbClient, DbError, type DbClient } from '../src/db-client'
-import { startDbServer } from '../src/db-server'
+import { LOOPBACK, type Handle } from '../../../shared/net'
+import { HttpError } from '../src/common/http-error'
+import {
+  createDbClient,
+  DbError,
+  type DbClient,
+} from '../src/database/db-client'
+import { startDbServer } from '../src/database/db-server'
 import { startSystem, type System } from '../src/system'
 
 const token = 'a-test-token-of-enough-length'
@@ -34,9 +39,38 @@ async function outcome(promise: Promise<unknown>, deadlineMs: number) {
       return { status: error.status, code: error.code }
     if (error instanceof DbError)
       return { dbStatus: error.status, code: error.code }
-    throw error
+    // Anything else (a raw ECONNRESET, a DbTimeoutError that got out) is a
+    // wrong answer too: compare it, so the failure names its hint.
+    const { code, name } = error as { code?: string; name?: string }
+    return { thrown: code ?? name }
   } finally {
     clearTimeout(timer)
+  }
+}
+
+// A database that accepts connections and never answers (a frozen process),
+// and tells how many connections it accepted and how many are still open.
+async function startSilentServer() {
+  const sockets = new Set<Socket>()
+  let accepted = 0
+  const server = createServer((socket) => {
+    accepted++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => {})
+    socket.resume() // reads the request, so that it sees the client close
+  })
+  await new Promise<void>((resolve) => server.listen(0, LOOPBACK, resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://${LOOPBACK}:${port}`,
+    accepted: () => accepted,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((socket) => socket.destroy())
+        server.close(() => resolve())
+      }),
   }
 }
 
@@ -76,15 +110,61 @@ describe('db client: talking to the database server', () => {
   )
 
   it(
-    'gives up on a hung database after its timeout with 503 database_unavailable',
+    'opens at most 32 connections for 40 queries at once',
     hinted('Hint 1: timeouts', async () => {
+      const queries = Array.from({ length: 40 }, (_, i) =>
+        client.query('SELECT ? AS n', [i]),
+      )
+      expect(await outcome(Promise.all(queries), 5_000)).toEqual({
+        resolved: Array.from({ length: 40 }, (_, i) => [{ n: i }]),
+      })
+      expect(proxy.connections).toBeLessThanOrEqual(32)
+    }),
+  )
+
+  it(
+    'gives up on a hung database after its timeout',
+    hinted('Hint 1: timeouts', async () => {
+      proxy.mode = 'hang'
+      const result = await outcome(client.query('SELECT 1'), 5_000)
+      expect(result).not.toBe('still waiting')
+      expect(result).not.toHaveProperty('resolved')
+      // A timeout is not a refusal: the database may be working on it.
+      expect(proxy.connections).toBe(1)
+    }),
+  )
+
+  it(
+    'closes its connection to a hung database when it gives up',
+    hinted('Hint 1: timeouts', async () => {
+      const silent = await startSilentServer()
+      const hung = createDbClient({ url: silent.url, token, timeoutMs: 300 })
+      try {
+        const result = await outcome(hung.query('SELECT 1'), 5_000)
+        expect(result).not.toBe('still waiting')
+        expect(silent.accepted()).toBeGreaterThan(0)
+        // Left open, the connection stays taken: after 32 of them, every
+        // query waits in the agent's queue, with no timeout running.
+        await waitFor(
+          'the client to close its connection to the hung database',
+          () => silent.open() === 0,
+          { timeoutMs: 2_000 },
+        )
+      } finally {
+        hung.close()
+        await silent.close()
+      }
+    }),
+  )
+
+  it(
+    'answers 503 database_unavailable when the database hangs',
+    hinted('Hint 2: 503, not 500', async () => {
       proxy.mode = 'hang'
       expect(await outcome(client.query('SELECT 1'), 5_000)).toEqual({
         status: 503,
         code: 'database_unavailable',
       })
-      // A timeout is not a refusal: the database may be working on it.
-      expect(proxy.connections).toBe(1)
     }),
   )
 
@@ -144,6 +224,18 @@ describe('db client: talking to the database server', () => {
         code: 'database_unavailable',
       })
       expect(proxy.connections).toBe(2)
+    }),
+  )
+
+  it(
+    'does not retry a read that timed out',
+    hinted('Hint 3: one retry for reads', async () => {
+      proxy.mode = 'hang'
+      expect(await outcome(client.query('SELECT 1'), 5_000)).toEqual({
+        status: 503,
+        code: 'database_unavailable',
+      })
+      expect(proxy.connections).toBe(1)
     }),
   )
 

@@ -1,7 +1,7 @@
 import { tempDir } from '../../../shared/testing/temp'
 import { send, postJson } from '../../../shared/testing/http'
 import { expectError } from '../../../shared/testing/contract'
-import { startDbServer } from '../src/db-server'
+import { startDbServer } from '../src/database/db-server'
 import type { Handle } from '../../../shared/net'
 
 const token = 'a-test-token-of-enough-length'
@@ -101,7 +101,7 @@ describe('database server: one SQLite file behind HTTP and a token', () => {
   })
 
   it('answers bad SQL, malformed JSON and an oversize body with a 4xx and keeps serving', async () => {
-    expectError(await query('SELEKT nonsense'), 400, 'invalid_sql')
+    expectError(await query('SELECT FROM WHERE'), 400, 'invalid_sql')
     const malformed = await send(db.url, '/query', {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
@@ -124,6 +124,25 @@ describe('database server: one SQLite file behind HTTP and a token', () => {
     const notNull = await execute('INSERT INTO links (code) VALUES (?)', ['x'])
     expectError(notNull, 400, 'invalid_sql')
     expectError(await query('SELECT * FROM no_such_table'), 400, 'invalid_sql')
+  })
+
+  it("refuses schema changes, ATTACH, PRAGMA, VACUUM INTO and SQLite's own tables with 400, and keeps serving", async () => {
+    const refused = [
+      ['/execute', 'DROP TABLE links'],
+      ['/execute', 'CREATE TABLE t (x)'],
+      ['/execute', 'ALTER TABLE links ADD COLUMN x'],
+      ['/query', 'PRAGMA table_info(links)'],
+      ['/execute', 'PRAGMA journal_mode = DELETE'],
+      ['/execute', 'ATTACH DATABASE ? AS other'],
+      ['/execute', 'VACUUM INTO ?'],
+      ['/query', 'SELECT sql FROM sqlite_master'],
+      ['/query', 'SELECT load_extension(?)'],
+    ]
+    for (const [path, sql] of refused) {
+      const reply = await postJson(db.url, path!, { sql, params: [] }, auth)
+      expectError(reply, 400, 'statement_not_allowed')
+    }
+    expect((await query('SELECT count(*) AS n FROM links')).status).toBe(200)
   })
 
   it('refuses a write that returns rows on either endpoint', async () => {

@@ -7,13 +7,14 @@
 // Tests launch it in-process; `npm start` launches every node as a process.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import { LOOPBACK, freePort } from '../../../shared/net'
 import {
   inProcess,
   type Launch,
   type RunningNode,
 } from '../../../shared/launcher'
-import type { PolicyName } from './balancing-policy'
-import type { RateLimitOptions } from './rate-limit'
+import type { PolicyName } from './balancer/balancing-policy'
+import type { RateLimitOptions } from './balancer/rate-limit'
 import { roles } from './roles'
 
 export interface SystemOptions {
@@ -28,6 +29,8 @@ export interface SystemOptions {
   fall?: number
   timeoutMs?: number
   rateLimit?: RateLimitOptions
+  /** Where short URLs point (PUBLIC_URL); by default the front door. */
+  publicUrl?: string
   dbToken?: string
   dbTimeoutMs?: number
 }
@@ -42,25 +45,31 @@ export async function startSystem(
   options: SystemOptions,
   launch: Launch<typeof roles> = inProcess(roles),
 ): Promise<System> {
-  const at = (offset: number) => (options.port ? options.port + offset : 0)
+  // Peers must know each other's address before they start.
+  const at = (offset: number) =>
+    options.port ? Promise.resolve(options.port + offset) : freePort()
   const dbToken = options.dbToken ?? randomBytes(24).toString('base64url')
   const intervalMs = options.healthIntervalMs ?? 1000
   const fall = options.fall ?? 3
   const database = await launch('database', {
     name: 'database',
-    port: at(10),
+    port: await at(10),
     dataFile: join(options.dataDir, 'links.db'),
     token: dbToken,
   })
-  const names = Array.from(
-    { length: options.appServers ?? 3 },
-    (_, i) => `app-${i + 1}`,
+  const port = await at(0)
+  const publicUrl = options.publicUrl ?? `http://${LOOPBACK}:${port}`
+  const appPorts = await Promise.all(
+    Array.from({ length: options.appServers ?? 3 }, (_, i) => at(i + 1)),
   )
+  const selfUrls = appPorts.map((p) => `http://${LOOPBACK}:${p}`)
   const apps = await Promise.all(
-    names.map((name, i) =>
+    appPorts.map((appPort, i) =>
       launch('app', {
-        name,
-        port: at(i + 1),
+        name: `app-${i + 1}`,
+        port: appPort,
+        publicUrl,
+        selfUrls,
         dbUrl: database.url,
         dbToken,
         dbTimeoutMs: options.dbTimeoutMs,
@@ -72,7 +81,7 @@ export async function startSystem(
   )
   const balancer = await launch('load-balancer', {
     name: 'load-balancer',
-    port: at(0),
+    port,
     servers: apps.map((app) => app.url),
     policy: options.policy,
     rise: options.rise,

@@ -5,8 +5,8 @@ import { send } from '../../../shared/testing/http'
 import { waitFor } from '../../../shared/wait-for'
 import { tempDir } from '../../../shared/testing/temp'
 import { startUpstream, type Upstream } from '../../../shared/testing/upstream'
-import { createPool } from '../src/balancing-policy'
-import { startLoadBalancer } from '../src/load-balancer'
+import { createPool } from '../src/balancer/balancing-policy'
+import { startLoadBalancer } from '../src/balancer/load-balancer'
 import { startSystem, type System } from '../src/system'
 
 const A = 'http://a'
@@ -44,6 +44,20 @@ describe('balancing policy: round-robin', () => {
       expect(pool.pick(new Set([A]))).toBe(B)
       expect(pool.pick(new Set([C, A]))).toBe(B)
       expect(pool.pick(new Set([A, B, C]))).toBeUndefined()
+    }),
+  )
+
+  it(
+    'takes turns among the servers that are up when one is down',
+    hinted('Hint 1: round-robin', () => {
+      const pool = createPool([A, B, C], {
+        policy: 'round-robin',
+        rise: 2,
+        fall: 2,
+      })
+      pool.servers()[1]!.up = false // B is down, as after failed checks
+      // Moving the turn by one, not past the pick, would give C twice.
+      expect(picks(pool, 6)).toEqual([A, C, A, C, A, C])
     }),
   )
 })

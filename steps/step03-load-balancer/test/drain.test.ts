@@ -3,8 +3,8 @@ import { createLink, send } from '../../../shared/testing/http'
 import { startTcpProxy } from '../../../shared/testing/tcp-proxy'
 import { tempDir } from '../../../shared/testing/temp'
 import { waitFor } from '../../../shared/wait-for'
-import { startAppServer } from '../src/app-server'
-import { startDbServer } from '../src/db-server'
+import { startAppServer } from '../src/app/app-server'
+import { startDbServer } from '../src/database/db-server'
 
 describe('app server: draining on SIGTERM', () => {
   it('fails its health check, finishes the requests in flight, then stops', async () => {
@@ -18,6 +18,7 @@ describe('app server: draining on SIGTERM', () => {
     const slowLink = await startTcpProxy(db.url)
     const app = await startAppServer({
       name: 'app-1',
+      publicUrl: 'http://short.test',
       dbUrl: slowLink.url,
       dbToken: token,
       drainGraceMs: 300,

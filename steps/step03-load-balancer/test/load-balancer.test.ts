@@ -7,6 +7,7 @@ import {
 import { connect } from 'node:net'
 import { expectError } from '../../../shared/testing/contract'
 import { postJson, send, type Reply } from '../../../shared/testing/http'
+import { sendRaw } from '../../../shared/testing/raw'
 import { startTcpProxy, type TcpProxy } from '../../../shared/testing/tcp-proxy'
 import { startUpstream, type Upstream } from '../../../shared/testing/upstream'
 import { freePort, listen } from '../../../shared/net'
@@ -14,7 +15,7 @@ import { waitFor } from '../../../shared/wait-for'
 import {
   startLoadBalancer,
   type LoadBalancerOptions,
-} from '../src/load-balancer'
+} from '../src/balancer/load-balancer'
 
 function rawGet(base: string, path: string, headers: Record<string, string>) {
   type Echo = { headers: IncomingHttpHeaders; json: Reply['json'] }
@@ -244,5 +245,128 @@ describe('load balancer: proxying, retries and failures', () => {
     socket.end('NOT HTTP AT ALL\r\n\r\n')
     await once(socket, 'close')
     expect((await send(lb.url, '/x')).status).toBe(201)
+  })
+})
+
+describe('load balancer: forwards only to its own servers, and no request can eject one', () => {
+  let upstreams: Upstream[] = []
+  let balancer: Balancer | undefined
+  afterEach(async () => {
+    await balancer?.close()
+    balancer = undefined
+    await Promise.all(upstreams.map((s) => s.close()))
+  })
+  const raw = (head: string) =>
+    sendRaw(balancer!.url, `${head}\r\nHost: x\r\nConnection: close\r\n\r\n`)
+
+  it('sends a target that names another server to its own server, as a path', async () => {
+    const [app, victim] = await Promise.all([
+      startUpstream('app-1'),
+      startUpstream('victim'),
+    ])
+    upstreams = [app!, victim!]
+    const victimAt = new URL(victim!.url).host
+    balancer = await startLoadBalancer({
+      name: 'lb',
+      servers: [app!.url],
+      log: () => {},
+      healthCheck: { intervalMs: 60_000 },
+    })
+    const authority = await raw(`GET //${victimAt}/secret HTTP/1.1`)
+    const absolute = await raw(`GET http://${victimAt}/secret?x=1 HTTP/1.1`)
+    expect([
+      authority.headers['x-served-by'],
+      absolute.headers['x-served-by'],
+    ]).toEqual(['app-1', 'app-1'])
+    expect(app!.received.map((r) => r.url)).toEqual([
+      `//${victimAt}/secret`,
+      '/secret?x=1',
+    ])
+    expect(victim!.received).toEqual([])
+  })
+
+  it('answers 400 to a target that is no path, and keeps every server up', async () => {
+    upstreams = [await startUpstream('app-1')]
+    balancer = await startLoadBalancer({
+      name: 'lb',
+      servers: [upstreams[0]!.url],
+      log: () => {},
+      healthCheck: { intervalMs: 60_000 },
+    })
+    for (const target of ['*', 'ftp://x/y', 'http://[::1/', 'x/y']) {
+      const reply = await raw(`GET ${target} HTTP/1.1`)
+      // Node refuses some of them itself (bad_request), the balancer the rest.
+      expect(reply.status).toBe(400)
+      expect(reply.json.error.code).toMatch(/^bad_(target|request)$/)
+    }
+    expect(upstreams[0]!.received).toEqual([])
+    expect(balancer.pool.servers().map((s) => [s.up, s.inFlight])).toEqual([
+      [true, 0],
+    ])
+  })
+
+  it('does not eject a server whose connection a request broke, and keeps its in-flight count exact', async () => {
+    const breaking = createHttpServer((req, res) => {
+      if (req.url === '/break') return void req.socket.destroy()
+      res.writeHead(200, { 'X-Served-By': 'app-1' }).end('ok')
+    })
+    const handle = await listen(breaking)
+    try {
+      balancer = await startLoadBalancer({
+        name: 'lb',
+        servers: [handle.url],
+        log: () => {},
+        healthCheck: { intervalMs: 60_000 },
+      })
+      expect((await send(balancer.url, '/break')).status).toBe(502)
+      expect(balancer.pool.servers().map((s) => [s.up, s.inFlight])).toEqual([
+        [true, 0],
+      ])
+      expect((await send(balancer.url, '/fine')).status).toBe(200)
+    } finally {
+      await handle.close()
+    }
+  })
+
+  it('leaves every in-flight count at 0 and every server up after 300 random good and bad requests', async () => {
+    upstreams = await Promise.all(
+      ['app-1', 'app-2', 'app-3'].map((n) => startUpstream(n)),
+    )
+    balancer = await startLoadBalancer({
+      name: 'lb',
+      servers: upstreams.map((u) => u.url),
+      policy: 'least-connections',
+      log: () => {},
+      healthCheck: { intervalMs: 60_000 },
+    })
+    // A fixed seed: the same 300 requests on every run.
+    let seed = 42
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed % n
+    }
+    const targets = [
+      '/x',
+      '//127.0.0.1:1/x',
+      'http://127.0.0.1:1/x',
+      '*',
+      '/%zz',
+      '/a?b=c',
+      'http://[bad/',
+      '/\u00e9',
+    ]
+    const methods = ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS', 'BREW']
+    const statuses = await Promise.all(
+      Array.from({ length: 300 }, async () => {
+        const head = `${methods[random(methods.length)]} ${targets[random(targets.length)]} HTTP/1.1`
+        const reply = await raw(head).catch(() => undefined)
+        return reply?.status ?? 0
+      }),
+    )
+    expect(statuses.filter((status) => status >= 500)).toEqual([])
+    await waitFor('every request to finish', () =>
+      balancer!.pool.servers().every((s) => s.inFlight === 0),
+    )
+    expect(balancer.pool.servers().map((s) => s.up)).toEqual([true, true, true])
   })
 })

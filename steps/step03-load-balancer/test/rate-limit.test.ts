@@ -1,4 +1,4 @@
-import { createRateLimiter } from '../src/rate-limit'
+import { createRateLimiter } from '../src/balancer/rate-limit'
 
 describe('rate limit: a token bucket per client', () => {
   it('allows a burst of `capacity`, then asks the client to wait until a token is back', () => {

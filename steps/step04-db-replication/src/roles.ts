@@ -1,12 +1,13 @@
 // The kinds of node in this step's topology, by the name main.ts is run with.
-import { startAppServer } from './app-server'
-import { startDbServer } from './db-server'
-import { startLoadBalancer } from './load-balancer'
-import { startMonitor } from './monitor'
+// Each role's code loads only in the process that runs it.
+import { lazy } from '../../../shared/lazy'
 
 export const roles = {
-  app: startAppServer,
-  database: startDbServer,
-  monitor: startMonitor,
-  'load-balancer': startLoadBalancer,
+  app: lazy(() => import('./app/app-server'), 'startAppServer'),
+  database: lazy(() => import('./database/db-server'), 'startDbServer'),
+  monitor: lazy(() => import('./database/monitor'), 'startMonitor'),
+  'load-balancer': lazy(
+    () => import('./balancer/load-balancer'),
+    'startLoadBalancer',
+  ),
 }

@@ -9,14 +9,14 @@
 // Tests launch it in-process; `npm start` launches every node as a process.
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
-import { freePort } from '../../../shared/net'
+import { LOOPBACK, freePort } from '../../../shared/net'
 import {
   inProcess,
   type Launch,
   type RunningNode,
 } from '../../../shared/launcher'
-import type { PolicyName } from './balancing-policy'
-import type { RateLimitOptions } from './rate-limit'
+import type { PolicyName } from './balancer/balancing-policy'
+import type { RateLimitOptions } from './balancer/rate-limit'
 import { roles } from './roles'
 
 export interface SystemOptions {
@@ -30,6 +30,8 @@ export interface SystemOptions {
   fall?: number
   timeoutMs?: number
   rateLimit?: RateLimitOptions
+  /** Where short URLs point (PUBLIC_URL); by default the front door. */
+  publicUrl?: string
   dbToken?: string
   dbTimeoutMs?: number
   /** 'semi-sync': a write is acknowledged once a replica applied it. */
@@ -39,11 +41,17 @@ export interface SystemOptions {
   monitorFall?: number
   maxLagMs?: number
   readWaitMs?: number
+  /** The secret for backups and recovery; random by default. */
+  adminToken?: string
+  /** Log entries each database node keeps (the archive for recovery). */
+  logRetention?: number
 }
 
 export interface System {
   url: string
   nodes: RunningNode[]
+  /** For `npm run backup` and `npm run restore`. */
+  adminToken: string
   close(): Promise<void>
 }
 
@@ -55,6 +63,7 @@ export async function startSystem(
   const at = (offset: number) =>
     options.port ? Promise.resolve(options.port + offset) : freePort()
   const dbToken = options.dbToken ?? randomBytes(24).toString('base64url')
+  const adminToken = options.adminToken ?? randomBytes(24).toString('base64url')
   const intervalMs = options.healthIntervalMs ?? 1000
   const fall = options.fall ?? 3
   const monitorIntervalMs = options.monitorIntervalMs ?? 500
@@ -71,6 +80,7 @@ export async function startSystem(
       port: dbPorts[i],
       dataFile: join(options.dataDir, `${node.name}.db`),
       token: dbToken,
+      adminToken,
       replication: {
         role: node === primary ? 'primary' : 'replica',
         primaryUrl: primary.url,
@@ -78,6 +88,7 @@ export async function startSystem(
         ackMode: options.ackMode,
         // Shorter than the apps' database timeout, or a late ack is a 503.
         semiSyncTimeoutMs: Math.floor((options.dbTimeoutMs ?? 1000) / 2),
+        logRetention: options.logRetention,
       },
     })
   const databases = await Promise.all(dbNodes.map(database))
@@ -89,15 +100,19 @@ export async function startSystem(
     intervalMs: monitorIntervalMs,
     fall: options.monitorFall,
   })
-  const names = Array.from(
-    { length: options.appServers ?? 3 },
-    (_, i) => `app-${i + 1}`,
+  const port = await at(0)
+  const publicUrl = options.publicUrl ?? `http://${LOOPBACK}:${port}`
+  const appPorts = await Promise.all(
+    Array.from({ length: options.appServers ?? 3 }, (_, i) => at(i + 1)),
   )
+  const selfUrls = appPorts.map((p) => `http://${LOOPBACK}:${p}`)
   const apps = await Promise.all(
-    names.map(async (name, i) =>
+    appPorts.map((appPort, i) =>
       launch('app', {
-        name,
-        port: options.port ? options.port + i + 1 : 0,
+        name: `app-${i + 1}`,
+        port: appPort,
+        publicUrl,
+        selfUrls,
         monitorUrl: monitor.url,
         dbToken,
         dbTimeoutMs: options.dbTimeoutMs,
@@ -112,7 +127,7 @@ export async function startSystem(
   )
   const balancer = await launch('load-balancer', {
     name: 'load-balancer',
-    port: options.port ?? 0,
+    port,
     servers: apps.map((app) => app.url),
     policy: options.policy,
     rise: options.rise,
@@ -125,6 +140,7 @@ export async function startSystem(
   return {
     url: balancer.url,
     nodes,
+    adminToken,
     close: async () => {
       await balancer.close()
       await Promise.all(apps.map((app) => app.close()))

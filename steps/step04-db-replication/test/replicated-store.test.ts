@@ -4,10 +4,30 @@ import { hinted } from '../../../shared/testing/hint'
 import { postJson, send } from '../../../shared/testing/http'
 import { tempDir } from '../../../shared/testing/temp'
 import { waitFor } from '../../../shared/wait-for'
+import type { Topology } from '../src/database/monitor'
+// The router under test, loaded now: the app servers load it only as they
+// start, and a copy that cannot load must fail here, before any node runs.
+import '../src/database/replicated-store'
 import { startSystem, type System } from '../src/system'
 
 const token = 'a-test-token-of-enough-length'
 const noCookies = { cookie: 'none=1' } // a client that forgets its session
+const auth = { Authorization: `Bearer ${token}` }
+
+// A read with a deadline: one that waits forever fails the test with what it
+// saw ("no answer"), instead of hanging it.
+async function read(base: string, path: string, headers = {}) {
+  try {
+    const reply = await send(base, path, {
+      headers,
+      signal: AbortSignal.timeout(5000),
+    })
+    const header = (name: string) => reply.headers.get(name) ?? 'none'
+    return { status: reply.status, db: header('x-db'), to: header('location') }
+  } catch {
+    return { status: 'no answer within 5 s', db: 'none', to: 'none' }
+  }
+}
 
 describe('replicated store: writes to the primary, reads to the replicas', () => {
   const data = tempDir()
@@ -23,15 +43,21 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
     })
   })
   afterAll(async () => {
-    await system.close()
+    await system?.close()
     data.remove()
   })
   const db = (name: string) => system.nodes.find((node) => node.name === name)!
   const admin = (name: string, action: 'pause' | 'resume') =>
     send(db(name).url, `/replication/${action}`, {
       method: 'POST',
-      headers: { Authorization: `Bearer ${token}` },
+      headers: auth,
     })
+  const monitorNode = () => system.nodes.find((n) => n.name === 'monitor')!
+  // The monitor's view of one replica, as the app servers get it.
+  const monitorSees = async (name: string) => {
+    const reply = await send(monitorNode().url, '/topology', { headers: auth })
+    return (reply.json as Topology).replicas.find((r) => r.name === name)
+  }
   // Pauses the replicas' apply loops for the length of `run`.
   const whilePaused = async (names: string[], run: () => Promise<void>) => {
     for (const name of names) await admin(name, 'pause')
@@ -55,11 +81,42 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
   ) => {
     const served: string[] = []
     for (let i = 0; i < times; i++) {
-      const reply = await send(system.url, `/api/links/${code}`, { headers })
+      const reply = await read(system.url, `/api/links/${code}`, headers)
       expect(reply.status).toBe(200)
-      served.push((reply.headers.get('x-db') ?? 'none').split(';')[0]!)
+      served.push(reply.db.split(';')[0]!)
     }
     return served
+  }
+
+  // Which node served each read, or the status of a read that failed.
+  const servedBy = async (code: string, times: number, base = system.url) => {
+    const served: string[] = []
+    for (let i = 0; i < times; i++) {
+      const reply = await read(base, `/api/links/${code}`, noCookies)
+      served.push(
+        reply.status === 200 ? reply.db.split(';')[0]! : `HTTP ${reply.status}`,
+      )
+    }
+    return served
+  }
+  // Waits (briefly) until `served()` meets `wanted`, or a read fails.
+  const settle = (
+    what: string,
+    served: () => Promise<string[]>,
+    wanted: (s: string[]) => boolean,
+  ) => {
+    let last: string[] = []
+    return waitFor(
+      what,
+      async () => {
+        last = await served()
+        return wanted(last) || last.some((node) => node.startsWith('HTTP'))
+      },
+      { timeoutMs: 3000 },
+    ).then(
+      () => last,
+      () => last,
+    )
   }
 
   const bothReplicasHave = (code: string) =>
@@ -71,7 +128,7 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
             db(name).url,
             '/query',
             { sql, params: [code] },
-            { Authorization: `Bearer ${token}` },
+            auth,
           )
           return reply.json?.rows?.length === 1
         }),
@@ -105,8 +162,8 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
       await whilePaused(['db-2'], async () => {
         for (let i = 0; i < 5; i++) {
           const created = await create()
-          const redirect = await send(system.url, `/${created.json.code}`)
-          expect([redirect.status, redirect.headers.get('location')]).toEqual([
+          const redirect = await read(system.url, `/${created.json.code}`)
+          expect([redirect.status, redirect.to]).toEqual([
             302,
             created.json.url,
           ])
@@ -147,9 +204,11 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
         )
         expect(deleted.status).toBe(204)
         for (let i = 0; i < 4; i++) {
-          expect(
-            (await send(system.url, `/api/links/${created.json.code}`)).status,
-          ).toBe(410)
+          const reply = await read(
+            system.url,
+            `/api/links/${created.json.code}`,
+          )
+          expect(reply.status).toBe(410)
         }
       })
     }),
@@ -191,6 +250,77 @@ describe('replicated store: writes to the primary, reads to the replicas', () =>
           return served.every((node) => node === 'primary db-1')
         })
       })
+    }),
+  )
+  it(
+    'takes the replicas of the read pool in turn on each app server',
+    hinted('Hint 2: read-your-writes', async () => {
+      const created = await create()
+      await bothReplicasHave(created.json.code)
+      // One app server, asked directly: its own turns, not the balancer's.
+      const app1 = system.nodes.find((node) => node.name === 'app-1')!.url
+      const served = await settle(
+        'app-1 to take the replicas in turn',
+        () => servedBy(created.json.code, 4, app1),
+        ([a, b, c, d]) => a !== b && a === c && b === d,
+      )
+      const [first = '', second = ''] = served
+      expect(served).toEqual([first, second, first, second])
+      expect([first, second].sort()).toEqual(['replica db-2', 'replica db-3'])
+    }),
+  )
+
+  it(
+    'leaves a replica out of the read pool once the monitor cannot reach it',
+    hinted('Hint 1: the read pool', async () => {
+      const created = await create()
+      await bothReplicasHave(created.json.code)
+      await db('db-3').kill()
+      try {
+        await waitFor(
+          'the monitor to find db-3 unreachable',
+          async () => (await monitorSees('db-3'))?.reachable === false,
+        )
+        const served = await settle(
+          'the reads to come from db-2 only',
+          () => servedBy(created.json.code, 4),
+          (nodes) => nodes.every((node) => node === 'replica db-2'),
+        )
+        expect(served).toEqual(Array(4).fill('replica db-2'))
+      } finally {
+        await db('db-3').restart()
+        await waitFor('db-3 to be back in the read pool', async () => {
+          const seen = await monitorSees('db-3')
+          return seen?.reachable && seen.lagMs === 0
+        })
+      }
+    }),
+  )
+
+  it(
+    'answers a client with a session when a replica in the pool stops answering',
+    hinted('Hint 2: read-your-writes', async () => {
+      const created = await create() // the client's cookie now holds its seq
+      await bothReplicasHave(created.json.code)
+      // Without the monitor, the app servers keep their last topology: db-3
+      // stays in their read pool though it no longer answers.
+      await monitorNode().kill()
+      await db('db-3').kill()
+      try {
+        const replies = []
+        for (let i = 0; i < 6; i++)
+          replies.push(
+            await read(system.url, `/api/links/${created.json.code}`),
+          )
+        expect(replies.map((reply) => reply.status)).toEqual(Array(6).fill(200))
+      } finally {
+        await db('db-3').restart()
+        await monitorNode().restart()
+        await waitFor('db-3 to be back in the read pool', async () => {
+          const seen = await monitorSees('db-3').catch(() => undefined)
+          return seen?.reachable && seen.lagMs === 0
+        })
+      }
     }),
   )
 })

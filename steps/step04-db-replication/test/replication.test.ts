@@ -4,8 +4,8 @@ import { postJson, send } from '../../../shared/testing/http'
 import { tempDir } from '../../../shared/testing/temp'
 import { waitFor } from '../../../shared/wait-for'
 import { freePort, type Handle } from '../../../shared/net'
-import { startDbServer } from '../src/db-server'
-import { createReplicationLog } from '../src/replication-log'
+import { startDbServer } from '../src/database/db-server'
+import { createReplicationLog } from '../src/database/replication-log'
 
 const token = 'a-test-token-of-enough-length'
 const auth = { Authorization: `Bearer ${token}` }

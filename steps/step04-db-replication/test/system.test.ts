@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
 import { expectError } from '../../../shared/testing/contract'
 import { createLink, postJson, send } from '../../../shared/testing/http'
+import { counterSum } from '../../../shared/testing/metrics'
 import { isAlive, npmStart } from '../../../shared/testing/npm-start'
 import { tempDir } from '../../../shared/testing/temp'
 import { startTraffic } from '../../../shared/testing/traffic'
@@ -223,5 +224,93 @@ describe('replication as real processes', () => {
         data.remove()
       }
     })
+  })
+})
+
+describe('a redirect is a read', () => {
+  it('answers every redirect from the replicas while the primary is SIGKILLed, and counts the clicks it could not write as lost', async () => {
+    const data = tempDir()
+    const logs: string[] = []
+    // No failover: the primary stays dead for the whole test.
+    const system = await startSystem(
+      { ...fast, dataDir: data.path, monitorFall: 1_000_000 },
+      databasesAsProcesses(logs),
+    )
+    try {
+      const traffic = await startTraffic(system.url, { posts: false })
+      await traffic.more(30)
+      await system.nodes.find((n) => n.name === 'db-1')!.kill('SIGKILL')
+      await traffic.more(100)
+      await traffic.stop()
+      expect(traffic.failures).toEqual([])
+      expect(await counterSum(system.nodes, 'clicks.lost')).toBeGreaterThan(0)
+    } finally {
+      await system.close()
+      data.remove()
+    }
+  })
+})
+
+describe('sequence numbers and promotions', () => {
+  const data = tempDir()
+  let system: System
+  beforeAll(async () => {
+    system = await startSystem({
+      ...fast,
+      dataDir: data.path,
+      readWaitMs: 5000,
+    })
+  })
+  afterAll(async () => {
+    await system.close()
+    data.remove()
+  })
+  const node = (name: string) => system.nodes.find((n) => n.name === name)!
+
+  it("sets no sequence cookie for a click: a redirect is not the client's write", async () => {
+    const link = await createLink(system.url)
+    const reply = await fetch(`${system.url}/${link.code}`, {
+      redirect: 'manual',
+    })
+    expect(reply.status).toBe(302)
+    expect(reply.headers.getSetCookie()).toEqual([])
+    expect(reply.headers.get('x-db-seq')).toBeNull()
+  })
+
+  it("caps a forged sequence number at the primary's newest, so the read is served by a replica", async () => {
+    const link = await createLink(system.url)
+    await waitFor('the replicas to apply the link', async () =>
+      (await send(system.url, `/api/links/${link.code}`)).headers
+        .get('x-db')
+        ?.startsWith('replica'),
+    )
+    const forged = await send(system.url, `/api/links/${link.code}`, {
+      headers: { 'X-DB-Seq': '999999999999' },
+    })
+    expect(forged.status).toBe(200)
+    expect(forged.headers.get('x-db')).toMatch(/^replica db-[23]/)
+  })
+
+  it('adopts a promotion whose answer it never got, instead of promoting a second replica', async () => {
+    await node('db-1').kill()
+    // The monitor's own promotion would look like this, had its answer been lost.
+    const promoted = await postJson(
+      node('db-2').url,
+      '/replication/promote',
+      { epoch: 2 },
+      auth,
+    )
+    expect(promoted.status).toBe(200)
+    await waitFor('db-3 to follow db-2', async () => {
+      const db3 = await status(node('db-3').url)
+      return db3.primaryUrl === node('db-2').url && db3
+    })
+    await waitFor('writes to reach db-2', () => writesSucceed(system.url, 3))
+    const epochs = await Promise.all(
+      ['db-2', 'db-3'].map(
+        async (name) => (await status(node(name).url)).epoch,
+      ),
+    )
+    expect(epochs).toEqual([2, 2])
   })
 })

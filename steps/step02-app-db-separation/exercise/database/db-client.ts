@@ -1,0 +1,168 @@
+// The app server's line to the database server. Three habits of every real
+// database driver: reuse connections (keep-alive), give up after a timeout,
+// and turn "the database is unreachable" into a 503 for the client, never a
+// crash or a hang. Trade-off: a retried read is safe; a retried write is not.
+import { Agent, request } from 'node:http'
+import { HttpError } from '../common/http-error'
+// @skeleton
+import { todo } from '../../../../shared/todo'
+// @end
+
+export interface DbClientOptions {
+  /** The database server, e.g. http://127.0.0.1:3010 */
+  url: string
+  token: string
+  timeoutMs?: number
+}
+
+export type Params =
+  (string | number | null)[] | Record<string, string | number | null>
+export type Row = Record<string, unknown>
+
+export interface DbClient {
+  /** A read: retried once when the connection is refused or reset. */
+  query<T = Row>(sql: string, params?: Params): Promise<T[]>
+  /** A write: never retried, since it may have been applied. */
+  execute(sql: string, params?: Params): Promise<{ changes: number }>
+  close(): void
+}
+
+/** An error the database server answered with (bad SQL, a constraint...). */
+export class DbError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message)
+    this.name = 'DbError'
+  }
+}
+
+export class DbTimeoutError extends Error {
+  override name = 'DbTimeoutError'
+}
+
+export function createDbClient({
+  url,
+  token,
+  timeoutMs = 1000,
+}: DbClientOptions): DbClient {
+  // Trade-off: keep-alive saves a TCP handshake per query; maxSockets caps how
+  // many queries one app server can have in flight at the database.
+  const agent = new Agent({ keepAlive: true, maxSockets: 32 })
+
+  function send(path: string, body: unknown): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const req = request(new URL(path, url), {
+        method: 'POST',
+        agent,
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${token}`,
+        },
+      })
+      req.on('response', (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (text += chunk))
+        res.on('error', reject)
+        res.on('end', () => {
+          const json = parse(text)
+          if (res.statusCode === 200) return resolve(json)
+          const error = json?.error ?? { code: 'unknown', message: text }
+          reject(new DbError(res.statusCode ?? 500, error.code, error.message))
+        })
+      })
+      req.on('error', reject)
+      // @solution
+      // Without a timeout a hung database hangs every request that waits on it.
+      req.setTimeout(timeoutMs, () => {
+        req.destroy(
+          new DbTimeoutError(`No answer from the database in ${timeoutMs} ms`),
+        )
+      })
+      // @skeleton
+      // 🐨 When no answer came within timeoutMs, destroy the request with a
+      //    DbTimeoutError, so the promise rejects instead of waiting forever.
+      // 💰 req.setTimeout(ms, callback) and req.destroy(error)
+      // 🦉 Destroying also frees the connection: a hung one left open stays
+      //    taken, and after 32 of them every query waits in the queue.
+      todo('the timeout in send()', 'Hint 1: timeouts')
+      // @end
+      req.end(JSON.stringify(body))
+    })
+  }
+
+  async function call(
+    path: string,
+    body: unknown,
+    retries: number,
+  ): Promise<unknown> {
+    // @solution
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await send(path, body)
+      } catch (error: unknown) {
+        if (attempt < retries && neverReached(error)) continue
+        throw unavailable(error)
+      }
+    }
+    // @skeleton
+    // 🐨 Call send(path, body). When it fails and the request never reached
+    //    the server (neverReached), try again, at most `retries` more times.
+    //    Then throw unavailable(error).
+    // 💰 `return await send(...)` inside the try: without await, the catch
+    //    never sees the failure.
+    // 🦉 Why only reads: a write whose connection broke may have been applied.
+    return todo('call(): the retry', 'Hint 3: one retry for reads')
+    // @end
+  }
+
+  return {
+    async query<T>(sql: string, params: Params = []) {
+      const reply = (await call('/query', { sql, params }, 1)) as { rows: T[] }
+      return reply.rows
+    },
+    async execute(sql, params = []) {
+      return (await call('/execute', { sql, params }, 0)) as { changes: number }
+    },
+    close: () => agent.destroy(),
+  }
+}
+
+// Refused: nothing listens (the database restarts). Reset: the connection
+// broke before any answer, e.g. a kept-alive socket the server had closed.
+export function neverReached(error: unknown): boolean {
+  const code = (error as { code?: string }).code
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EPIPE'
+}
+
+/** What the app's client sees when the database cannot answer: a 503. */
+export function unavailable(error: unknown): Error {
+  // @solution
+  if (error instanceof DbError) return error
+  return new HttpError(
+    503,
+    'database_unavailable',
+    'The database is not answering; try again shortly',
+  )
+  // @skeleton
+  // 🐨 Return a DbError unchanged (the database answered). Anything else
+  //    (refused, reset, timed out) becomes an HttpError 503 with the code
+  //    'database_unavailable'.
+  // 🦉 A 503 tells clients and load balancers "try again later"; a 500 says
+  //    "bug", and a crash takes every other request down with it.
+  return todo('unavailable()', 'Hint 2: 503, not 500')
+  // @end
+}
+
+function parse(
+  text: string,
+): { error?: { code: string; message: string } } | undefined {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
