@@ -1,0 +1,346 @@
+// The dashboard page: one event a second from /events redraws the nodes and
+// the chart; the buttons call the launcher's actions with this run's token.
+// Plain browser JavaScript, no build step.
+'use strict'
+
+const TIERS = [
+  'edge',
+  'global',
+  'balancer',
+  'app',
+  'cache',
+  'database',
+  'worker',
+  'wan',
+]
+const TIER_NAMES = {
+  edge: 'Edges (CDN)',
+  global: 'Global load balancer',
+  balancer: 'Load balancers',
+  app: 'App servers',
+  cache: 'Caches and queues (Redis)',
+  database: 'Databases',
+  worker: 'Workers',
+  wan: 'Wide-area network',
+}
+const token = document.querySelector('meta[name="dashboard-token"]').content
+const $ = (id) => document.getElementById(id)
+let series = []
+let traced = new Set()
+let tracedUntil = 0
+let last
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag)
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === 'class') node.className = value
+    // Through the CSSOM: the page's policy refuses inline style attributes.
+    else if (key === 'style') node.style.cssText = value
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value)
+    else node.setAttribute(key, value)
+  }
+  for (const child of children.flat()) if (child != null) node.append(child)
+  return node
+}
+
+async function act(path, body = {}) {
+  const res = await fetch(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-dashboard-token': token },
+    body: JSON.stringify(body),
+  })
+  const answer = await res.json().catch(() => ({}))
+  if (!res.ok) throw new Error(answer.error || `HTTP ${res.status}`)
+  return answer
+}
+
+function say(text) {
+  $('message').textContent = text
+}
+
+function figures(sample) {
+  if (sample.state !== 'up') return 'down'
+  const parts = []
+  if (sample.rps !== undefined) parts.push(`${sample.rps} req/s`)
+  if (sample.p99 !== undefined) parts.push(`p99 ≤ ${sample.p99} ms`)
+  if (sample.cpu !== undefined) parts.push(`CPU ${sample.cpu}%`)
+  if (sample.rssMb !== undefined) parts.push(`${sample.rssMb} MB`)
+  return parts.join(' · ')
+}
+
+// Runs a button's work once at a time, and says what went wrong.
+const busy = (button, work) => async () => {
+  button.disabled = true
+  try {
+    await work()
+  } catch (error) {
+    say(error.message)
+  } finally {
+    button.disabled = false
+  }
+}
+
+function card(node, sample) {
+  const state = sample ? sample.state : node.state
+  // A button that calls one of the launcher's actions on this node.
+  const action = (label, done) => {
+    const button = element(
+      'button',
+      { class: label.toLowerCase(), 'aria-label': `${label} ${node.name}` },
+      label,
+    )
+    button.addEventListener(
+      'click',
+      busy(button, async () =>
+        say(done(await act(`/api/nodes/${node.name}/${label.toLowerCase()}`))),
+      ),
+    )
+    return button
+  }
+  const kill = action(
+    'Kill',
+    () => `Killed ${node.name} (SIGKILL): watch who notices, and when.`,
+  )
+  const restart = action(
+    'Restart',
+    (answer) => `Restarted ${node.name}: pid ${answer.pid}.`,
+  )
+  const where = [node.role, node.region, node.shard].filter(Boolean).join(' · ')
+  return element(
+    'article',
+    {
+      class: `node ${state}${traced.has(node.name) ? ' traced' : ''}${node.frontDoor ? ' front-door' : ''}`,
+      id: `node-${node.name}`,
+      'data-name': node.name,
+      'data-state': state,
+      'aria-label': `${node.name}, ${state}`,
+    },
+    element(
+      'h3',
+      {},
+      node.name,
+      element('span', { class: `badge ${state}` }, state),
+      node.frontDoor ? element('span', { class: 'door' }, 'front door') : null,
+    ),
+    element(
+      'p',
+      { class: 'where' },
+      `${where} · pid ${sample ? sample.pid : node.pid}`,
+    ),
+    element('p', { class: 'figures' }, sample ? figures(sample) : ''),
+    element(
+      'ul',
+      { class: 'facts' },
+      (sample ? sample.facts : []).map((fact) => element('li', {}, fact)),
+    ),
+    element('p', { class: 'actions' }, state === 'up' ? kill : null, restart),
+  )
+}
+
+function drawTopology(topology, samples) {
+  const byName = new Map(samples.map((s) => [s.name, s]))
+  const regions = [
+    ...new Set(topology.nodes.map((n) => n.region).filter(Boolean)),
+  ]
+  // A column of its own for what serves every region (step 7's witness).
+  const shared = topology.nodes.some(
+    (n) =>
+      !n.region && topology.nodes.some((m) => m.tier === n.tier && m.region),
+  )
+  const rows = TIERS.concat(
+    [...new Set(topology.nodes.map((n) => n.tier))].filter(
+      (t) => !TIERS.includes(t),
+    ),
+  )
+    .map((tier) => [tier, topology.nodes.filter((n) => n.tier === tier)])
+    .filter(([, nodes]) => nodes.length > 0)
+  const focused =
+    document.activeElement && document.activeElement.getAttribute('aria-label')
+  $('tiers').replaceChildren(
+    ...rows.map(([tier, nodes]) => {
+      // Regions are columns, the same on every tier: the US on one side,
+      // Asia on the other. A tier without regions spans them all.
+      const columns = shared ? [...regions, ''] : regions
+      const groups = nodes.some((n) => n.region)
+        ? columns.map((r, i) => [
+            r,
+            nodes.filter((n) => (n.region || '') === r),
+            i + 1,
+          ])
+        : [['', nodes, '1 / -1']]
+      return element(
+        'section',
+        { class: 'tier', 'data-tier': tier },
+        element('h3', { class: 'tier-name' }, TIER_NAMES[tier] || tier),
+        element(
+          'div',
+          {
+            class: 'groups',
+            style: `grid-template-columns: repeat(${columns.length}, minmax(0, 1fr))`,
+          },
+          groups
+            .filter(([, members]) => members.length > 0)
+            .map(([region, members, column]) =>
+              element(
+                'div',
+                { class: 'group', style: `grid-column: ${column}` },
+                region
+                  ? element('p', { class: 'region' }, `region ${region}`)
+                  : null,
+                members.map((node) => card(node, byName.get(node.name))),
+              ),
+            ),
+        ),
+      )
+    }),
+  )
+  // Keep the keyboard where it was across redraws.
+  if (focused) {
+    const again = [...document.querySelectorAll('button')].find(
+      (b) => b.getAttribute('aria-label') === focused,
+    )
+    if (again) again.focus()
+  }
+  drawArrows(topology.links || [])
+}
+
+function drawArrows(links) {
+  const svg = $('arrows')
+  const box = $('diagram').getBoundingClientRect()
+  svg.setAttribute('width', box.width)
+  svg.setAttribute('height', box.height)
+  const lines = links.flatMap(([from, to]) => {
+    const a = document.getElementById(`node-${from}`)
+    const b = document.getElementById(`node-${to}`)
+    if (!a || !b) return []
+    const ra = a.getBoundingClientRect()
+    const rb = b.getBoundingClientRect()
+    const x1 = ra.left + ra.width / 2 - box.left
+    const y1 = ra.bottom - box.top
+    const x2 = rb.left + rb.width / 2 - box.left
+    const y2 = rb.top - box.top
+    const lit = traced.has(from) && traced.has(to) ? ' lit' : ''
+    return [
+      `<line class="arrow${lit}" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2 - 4}" marker-end="url(#head)"/>`,
+    ]
+  })
+  svg.innerHTML =
+    '<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0L10,5L0,10z" class="arrow-head"/></marker></defs>' +
+    lines.join('')
+}
+
+function drawChart() {
+  const svg = $('chart')
+  const width = 300
+  const height = 120
+  const points = series.slice(-60)
+  const maxRps = Math.max(10, ...points.map((p) => p.rps))
+  const maxP99 = Math.max(10, ...points.map((p) => p.p99 || 0))
+  const x = (i) => (width * (i + 60 - points.length)) / 59
+  const line = (value, max) =>
+    points
+      .map(
+        (p, i) =>
+          `${x(i).toFixed(1)},${(height - 4 - ((height - 8) * (value(p) || 0)) / max).toFixed(1)}`,
+      )
+      .join(' ')
+  svg.innerHTML =
+    `<polyline class="rps" points="${line((p) => p.rps, maxRps)}"/>` +
+    `<polyline class="p99" points="${line((p) => p.p99, maxP99)}"/>` +
+    `<text x="2" y="14" class="axis">${maxRps} req/s · ${maxP99} ms</text>`
+  const latest = points[points.length - 1]
+  $('door-rps').textContent = latest ? latest.rps : 0
+  $('door-p99').textContent =
+    latest && latest.p99 != null ? `≤ ${latest.p99} ms` : '–'
+}
+
+function render(sample) {
+  last = sample
+  if (Date.now() > tracedUntil) traced = new Set()
+  document.title = `Dashboard: ${sample.topology.step}`
+  $('title').textContent = `Dashboard: ${sample.topology.step}`
+  $('front-door').textContent = sample.topology.frontDoor
+  if (sample.series)
+    series =
+      sample.series.length > 1
+        ? sample.series
+        : series.concat(sample.series).slice(-60)
+  drawTopology(sample.topology, sample.nodes)
+  drawChart()
+  if (sample.burst) {
+    const b = sample.burst
+    $('burst-progress').textContent =
+      `${b.done ? 'Done' : 'Running'}: GET ${b.path}, ${b.sent} sent, ` +
+      `${b.answered} answered, ${b.refused} refused (4xx), ${b.failed} failed`
+  }
+}
+
+function showTrace(answer) {
+  const hops = answer.hops || []
+  $('hops').replaceChildren(
+    ...hops.map((hop) =>
+      element(
+        'li',
+        {},
+        element('strong', {}, `${hop.request} → ${hop.status}`),
+        element('span', { class: 'path' }, ` via ${hop.nodes.join(' → ')}`),
+        element(
+          'ul',
+          { class: 'headers' },
+          Object.entries(hop.headers).map(([name, value]) =>
+            element('li', {}, element('code', {}, `${name}: ${value}`)),
+          ),
+        ),
+      ),
+    ),
+  )
+  if (answer.error) return say(answer.error)
+  traced = new Set(answer.nodes)
+  tracedUntil = Date.now() + 15_000
+  if (answer.code) $('trace-code').value = answer.code
+  say(`Traced ${answer.code}: ${answer.nodes.join(', ')}`)
+  if (last) drawTopology(last.topology, last.nodes)
+}
+
+function submit(form, work) {
+  const run = busy(form.querySelector('button'), work)
+  form.addEventListener('submit', (event) => {
+    event.preventDefault()
+    void run()
+  })
+}
+// A new trace clears the last one first: a failed one must not leave an
+// old path on screen.
+async function traceOf(body) {
+  $('hops').replaceChildren()
+  traced = new Set()
+  showTrace(await act('/api/trace', body))
+}
+submit($('shorten'), () => traceOf({ url: $('trace-url').value }))
+submit($('follow'), () => traceOf({ code: $('trace-code').value }))
+submit($('burst'), async () => {
+  const code = $('trace-code').value || undefined
+  const answer = await act('/api/burst', {
+    requests: Number($('burst-requests').value),
+    code,
+  })
+  say(`Burst started: ${answer.requests} × GET ${answer.path}`)
+})
+
+function connect() {
+  const events = new EventSource(`/events?token=${encodeURIComponent(token)}`)
+  events.onopen = () => {
+    $('connection').textContent = 'live'
+    $('connection').className = 'badge up'
+  }
+  events.onmessage = (event) => render(JSON.parse(event.data))
+  events.onerror = () => {
+    $('connection').textContent = 'reconnecting'
+    $('connection').className = 'badge down'
+  }
+}
+window.addEventListener(
+  'resize',
+  () => last && drawArrows(last.topology.links || []),
+)
+connect()

@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+import {
+  LATENCY_BUCKETS_MS,
+  bucketOf,
+  percentile,
+  type ProcessStats,
+} from './process-stats'
+
+describe('process stats', () => {
+  it('counts every answer of an http.Server with its time, and leaves the monitoring out', () => {
+    // In a process of its own: the channels see every server of a process.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(__dirname, 'testing', 'fixtures', 'process-stats-child.ts'),
+        ...['/a', '/b', '/slow', '/healthz', '/metrics'],
+        '/replication/log?after=3',
+      ],
+      { encoding: 'utf8' },
+    )
+    expect(child.stderr).toBe('')
+    const { before, after } = JSON.parse(child.stdout) as Record<
+      'before' | 'after',
+      ProcessStats
+    >
+    expect(after.requests - before.requests).toBe(3)
+    const latency = after.latency.map((n, i) => n - before.latency[i]!)
+    expect(latency.reduce((a, b) => a + b, 0)).toBe(3)
+    // The slow one sits in the 100 ms bucket, above 50.
+    expect(latency[LATENCY_BUCKETS_MS.indexOf(100)]).toBe(1)
+    expect(after.cpuMs).toBeGreaterThan(0)
+    expect(after.rssMb).toBeGreaterThan(10)
+  })
+
+  it('reads a percentile as the bucket bound it falls under', () => {
+    expect(bucketOf(0.3)).toBe(0)
+    expect(bucketOf(1)).toBe(0)
+    expect(bucketOf(1.01)).toBe(1)
+    expect(bucketOf(99_999)).toBe(LATENCY_BUCKETS_MS.length)
+    const latency = new Array(LATENCY_BUCKETS_MS.length + 1).fill(0)
+    latency[bucketOf(3)] = 98
+    latency[bucketOf(150)] = 2
+    expect(percentile(latency, 0.5)).toBe(5)
+    expect(percentile(latency, 0.99)).toBe(200)
+    expect(percentile(latency.fill(0), 0.99)).toBeUndefined()
+  })
+})
