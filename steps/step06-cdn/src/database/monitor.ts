@@ -1,0 +1,191 @@
+// The monitor watches the database nodes and owns the answer to "who is the
+// primary?". When the primary fails `fall` checks in a row, it promotes the
+// most caught-up replica with a new epoch and points everyone else at it.
+// App servers ask it for the topology. Trade-off: one monitor is itself a
+// single point of failure; real systems run several that agree (Raft, etcd).
+import { createServer } from 'node:http'
+import express from 'express'
+import { listen, type Handle } from '../../../../shared/net'
+import { requireToken } from './db-server'
+import { HttpError, sendError } from '../common/http-error'
+import type { ReplicationStatus } from './replication'
+
+export interface DbNode {
+  name: string
+  url: string
+}
+
+export interface MonitorOptions {
+  name: string
+  port?: number
+  host?: string
+  token: string
+  nodes: DbNode[]
+  intervalMs?: number
+  fall?: number
+}
+
+export interface Topology {
+  epoch: number
+  primary: DbNode
+  /** The primary's newest seq when the monitor last asked. */
+  headSeq: number
+  replicas: (DbNode & {
+    reachable: boolean
+    appliedSeq: number
+    lagEntries: number
+    lagMs: number
+  })[]
+}
+
+type Seen = DbNode & { status?: ReplicationStatus }
+
+export async function startMonitor(options: MonitorOptions): Promise<Handle> {
+  const { token, nodes, intervalMs = 500, fall = 3 } = options
+  const headers = {
+    Authorization: `Bearer ${token}`,
+    'Content-Type': 'application/json',
+  }
+  const log = (line: string) => console.log(`monitor: ${line}`)
+  let seen: Seen[] = nodes
+  let primary = nodes[0]!
+  let epoch = 1
+  let failures = 0
+  let headSeq = 0
+  let adopted = false
+
+  const call = async (node: DbNode, path: string, body?: unknown) => {
+    const reply = await fetch(`${node.url}/replication/${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(Math.max(intervalMs, 500)),
+    })
+    if (!reply.ok) throw new Error(`${node.name} ${path}: ${reply.status}`)
+    return (await reply.json()) as ReplicationStatus
+  }
+
+  async function tick() {
+    seen = await Promise.all(
+      nodes.map(async (node) => ({
+        ...node,
+        status: await call(node, 'status').catch(() => undefined),
+      })),
+    )
+    if (!adopted) adoptPrimary()
+    // A promotion we asked for, whose answer we never got (a timeout), may
+    // have happened: believe the node rather than promote another one.
+    const promoted = seen.find(
+      (node) =>
+        node.name !== primary.name &&
+        node.status?.role === 'primary' &&
+        node.status.epoch > epoch,
+    )
+    if (promoted) {
+      log(`${promoted.name} leads at epoch ${promoted.status!.epoch}: adopted`)
+      primary = { name: promoted.name, url: promoted.url }
+      failures = 0
+    }
+    const leader = seen.find((node) => node.name === primary.name)?.status
+    failures = leader?.role === 'primary' ? 0 : failures + 1
+    // The last head we saw stays our best guess while the primary is away.
+    if (leader?.role === 'primary') headSeq = leader.appliedSeq
+    for (const node of seen) epoch = Math.max(epoch, node.status?.epoch ?? 0)
+    if (failures >= fall) await failover()
+    await repoint()
+  }
+
+  // A monitor that (re)starts believes the nodes, not its own defaults.
+  function adoptPrimary() {
+    const claims = seen.filter((node) => node.status?.role === 'primary')
+    const newest = claims.sort((a, b) => b.status!.epoch - a.status!.epoch)[0]
+    if (newest) primary = { name: newest.name, url: newest.url }
+    adopted = newest !== undefined
+  }
+
+  async function failover() {
+    const candidates = seen
+      .filter((node) => node.name !== primary.name && node.status)
+      .sort((a, b) => b.status!.appliedSeq - a.status!.appliedSeq)
+    const chosen = candidates[0]
+    if (!chosen)
+      return log(`${primary.name} is down and no replica is reachable`)
+    await call(chosen, 'promote', { epoch: epoch + 1 })
+    log(
+      `${primary.name} failed ${failures} checks: promoted ${chosen.name} at seq ${chosen.status!.appliedSeq} (epoch ${epoch + 1})`,
+    )
+    epoch += 1
+    primary = chosen
+    failures = 0
+  }
+
+  // Every other reachable node follows the primary, at the current epoch:
+  // this also demotes an old primary that comes back (fencing).
+  async function repoint() {
+    for (const node of seen) {
+      const status = node.status
+      if (!status || node.name === primary.name) continue
+      if (
+        status.role === 'replica' &&
+        status.primaryUrl === primary.url &&
+        status.epoch === epoch
+      )
+        continue
+      const followed = await call(node, 'follow', {
+        primaryUrl: primary.url,
+        epoch,
+      }).catch(() => undefined)
+      if (followed)
+        log(`${node.name} now follows ${primary.name} (epoch ${epoch})`)
+    }
+  }
+
+  function topology(): Topology {
+    const replicas = seen
+      .filter((node) => node.name !== primary.name)
+      .map(({ name, url, status }) => ({
+        name,
+        url,
+        reachable: status !== undefined && status.role === 'replica',
+        appliedSeq: status?.appliedSeq ?? 0,
+        lagEntries: status?.lagEntries ?? 0,
+        lagMs: status?.lagMs ?? 0,
+      }))
+    return {
+      epoch,
+      primary: { name: primary.name, url: primary.url },
+      headSeq,
+      replicas,
+    }
+  }
+
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      await tick().catch((error: unknown) =>
+        log(`check failed: ${(error as Error).message}`),
+      )
+      await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    }
+  })()
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.get('/healthz', (req, res) => {
+    res.json({ status: 'ok', node: options.name })
+  })
+  app.get('/topology', requireToken(token), (req, res) => {
+    if (!adopted) throw new HttpError(503, 'not_ready', 'No primary found yet')
+    res.json(topology())
+  })
+  app.use(sendError)
+  const server = await listen(createServer(app), options.port, options.host)
+  return {
+    url: server.url,
+    close: async () => {
+      running = false
+      await loop
+      await server.close()
+    },
+  }
+}

@@ -1,0 +1,221 @@
+// The monitor watches the database nodes and owns the answer to "who is the
+// primary?". When the primary fails `fall` checks in a row, it promotes the
+// most caught-up replica with a new epoch and points everyone else at it.
+// App servers ask it for the topology. Trade-off: one monitor is itself a
+// single point of failure; real systems run several that agree (Raft, etcd).
+// Now a witness outside both regions: no region judges itself. It lends the
+// primary a lease, renewed every few hundred ms; a primary without one takes
+// no writes, and a promotion waits until the old lease has run out (plus a
+// margin for clocks that drift): two primaries never take writes at once,
+// even when a partition keeps the old one from hearing the news.
+import { createServer } from 'node:http'
+import express from 'express'
+import { listen, type Handle } from '../../../../shared/net'
+import { requireToken } from './db-server'
+import { HttpError, sendError } from '../common/http-error'
+import type { ReplicationStatus } from './replication'
+
+export interface DbNode {
+  name: string
+  url: string
+  region?: string
+}
+
+export interface MonitorOptions {
+  name: string
+  port?: number
+  host?: string
+  token: string
+  nodes: DbNode[]
+  intervalMs?: number
+  fall?: number
+  /** How long a lease lets the primary take writes without renewing it. */
+  leaseMs?: number
+  /** How far apart two clocks may drift while a lease runs. */
+  driftMs?: number
+}
+
+export interface Topology {
+  epoch: number
+  primary: DbNode
+  /** The primary's newest seq when the monitor last asked. */
+  headSeq: number
+  replicas: (DbNode & {
+    reachable: boolean
+    appliedSeq: number
+    lagEntries: number
+    lagMs: number
+  })[]
+}
+
+type Seen = DbNode & { status?: ReplicationStatus }
+
+export async function startMonitor(options: MonitorOptions): Promise<Handle> {
+  const { token, nodes, intervalMs = 500, fall = 3 } = options
+  const { leaseMs = 2000, driftMs = 500 } = options
+  const headers = {
+    Authorization: `Bearer ${token}`,
+    'Content-Type': 'application/json',
+  }
+  const log = (line: string) => console.log(`monitor: ${line}`)
+  let seen: Seen[] = nodes
+  let primary = nodes[0]!
+  let epoch = 1
+  let failures = 0
+  let headSeq = 0
+  let adopted = false
+  let leaseUntil = 0 // on our clock: the primary may write until then
+
+  const call = async (node: DbNode, path: string, body?: unknown) => {
+    const reply = await fetch(`${node.url}/replication/${path}`, {
+      method: body ? 'POST' : 'GET',
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(Math.max(intervalMs, 500)),
+    })
+    if (!reply.ok) throw new Error(`${node.name} ${path}: ${reply.status}`)
+    return (await reply.json()) as ReplicationStatus
+  }
+
+  async function tick() {
+    seen = await Promise.all(
+      nodes.map(async (node) => ({
+        ...node,
+        status: await call(node, 'status').catch(() => undefined),
+      })),
+    )
+    if (!adopted) adoptPrimary()
+    // A promotion we asked for, whose answer we never got (a timeout), may
+    // have happened: believe the node rather than promote another one.
+    const promoted = seen.find(
+      (node) =>
+        node.name !== primary.name &&
+        node.status?.role === 'primary' &&
+        node.status.epoch > epoch,
+    )
+    if (promoted) {
+      log(`${promoted.name} leads at epoch ${promoted.status!.epoch}: adopted`)
+      primary = promoted
+      failures = 0
+    }
+    const leader = seen.find((node) => node.name === primary.name)?.status
+    failures = leader?.role === 'primary' ? 0 : failures + 1
+    // The last head we saw stays our best guess while the primary is away.
+    if (leader?.role === 'primary') headSeq = leader.appliedSeq
+    for (const node of seen) epoch = Math.max(epoch, node.status?.epoch ?? 0)
+    // Down, and its lease run out for sure: only now may another lead.
+    if (failures >= fall && Date.now() > leaseUntil + driftMs) await failover()
+    await repoint()
+  }
+
+  // A monitor that (re)starts believes the nodes, not its own defaults.
+  function adoptPrimary() {
+    const claims = seen.filter((node) => node.status?.role === 'primary')
+    const newest = claims.sort((a, b) => b.status!.epoch - a.status!.epoch)[0]
+    if (newest) primary = newest
+    adopted = newest !== undefined
+  }
+
+  async function failover() {
+    const candidates = seen
+      .filter((node) => node.name !== primary.name && node.status)
+      .sort((a, b) => b.status!.appliedSeq - a.status!.appliedSeq)
+    const chosen = candidates[0]
+    if (!chosen)
+      return log(`${primary.name} is down and no replica is reachable`)
+    await call(chosen, 'promote', { epoch: epoch + 1 })
+    log(
+      `${primary.name} failed ${failures} checks: promoted ${chosen.name} at seq ${chosen.status!.appliedSeq} (epoch ${epoch + 1})`,
+    )
+    epoch += 1
+    primary = chosen
+    failures = 0
+    leaseUntil = 0 // the new primary asks for its own
+  }
+
+  // Every other reachable node follows the primary, at the current epoch:
+  // this also demotes an old primary that comes back (fencing).
+  async function repoint() {
+    for (const node of seen) {
+      const status = node.status
+      if (!status || node.name === primary.name) continue
+      if (
+        status.role === 'replica' &&
+        status.primary === primary.name &&
+        status.epoch === epoch
+      )
+        continue
+      // By name: each node reaches the primary by its own way (the WAN).
+      const followed = await call(node, 'follow', {
+        primary: primary.name,
+        primaryUrl: primary.url,
+        epoch,
+      }).catch(() => undefined)
+      if (followed)
+        log(`${node.name} now follows ${primary.name} (epoch ${epoch})`)
+    }
+  }
+
+  function topology(): Topology {
+    const replicas = seen
+      .filter((node) => node.name !== primary.name)
+      .map(({ name, url, region, status }) => ({
+        name,
+        url,
+        region,
+        reachable: status !== undefined && status.role === 'replica',
+        appliedSeq: status?.appliedSeq ?? 0,
+        lagEntries: status?.lagEntries ?? 0,
+        lagMs: status?.lagMs ?? 0,
+      }))
+    return {
+      epoch,
+      primary: { name: primary.name, url: primary.url, region: primary.region },
+      headSeq,
+      replicas,
+    }
+  }
+
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      await tick().catch((error: unknown) =>
+        log(`check failed: ${(error as Error).message}`),
+      )
+      await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    }
+  })()
+
+  const app = express()
+  app.disable('x-powered-by')
+  app.get('/healthz', (req, res) => {
+    res.json({ status: 'ok', node: options.name })
+  })
+  app.get('/topology', requireToken(token), (req, res) => {
+    if (!adopted) throw new HttpError(503, 'not_ready', 'No primary found yet')
+    res.json(topology())
+  })
+  // The primary renews its lease here, counting from before it asked; we
+  // count from when we answered, so its lease always ends before ours.
+  app.post('/lease', requireToken(token), express.json(), (req, res) => {
+    const { name, epoch: claimed } = req.body ?? {}
+    if (name !== primary.name || claimed !== epoch)
+      throw new HttpError(
+        409,
+        'not_primary',
+        `${primary.name} leads at epoch ${epoch}`,
+      )
+    leaseUntil = Date.now() + leaseMs
+    res.json({ leaseMs })
+  })
+  app.use(sendError)
+  const server = await listen(createServer(app), options.port, options.host)
+  return {
+    url: server.url,
+    close: async () => {
+      running = false
+      await loop
+      await server.close()
+    },
+  }
+}

@@ -1,0 +1,57 @@
+// Which data center gets a request. Nearest first: a client is served by
+// the region closest to it, while that region is healthy; when it is not,
+// the next in the client's order takes over (failover). When every region
+// looks down, the health checks are more likely wrong than the whole world
+// is: route as if all were up (fail open, as Route 53 does). Least-loaded
+// mode trades distance for balance: the healthy region with the fewest
+// requests in flight per unit of weight.
+
+export type Mode = 'nearest' | 'least-loaded'
+
+export interface RegionState {
+  name: string
+  /** As the health checks see it (rise and fall, as in step 3). */
+  up: boolean
+  /** Requests this balancer has in flight there. */
+  inFlight: number
+  /** Its share of traffic in least-loaded mode (e.g. its capacity). */
+  weight: number
+}
+
+export interface RoutingOptions {
+  mode: Mode
+  /** For each client region, the regions from nearest to farthest. */
+  preference: Record<string, string[]>
+  /** Whose preference a client of no known region gets. */
+  defaultRegion: string
+}
+
+/** The region for this request, or undefined when every one was tried. */
+export function chooseRegion(
+  regions: RegionState[],
+  clientRegion: string | undefined,
+  options: RoutingOptions,
+  tried: ReadonlySet<string> = new Set(),
+): RegionState | undefined {
+  const order =
+    options.preference[clientRegion ?? ''] ??
+    options.preference[options.defaultRegion] ??
+    []
+  // The client's regions in its own order; regions it does not list last.
+  const ranked = [
+    ...order.flatMap((name) => regions.filter((r) => r.name === name)),
+    ...regions.filter((r) => !order.includes(r.name)),
+  ].filter((region) => !tried.has(region.name))
+  const healthy = ranked.filter((region) => region.up)
+  // Fail open: with no region up, trust none of the checks.
+  const candidates = healthy.length > 0 ? healthy : ranked
+  if (options.mode === 'nearest') return candidates[0]
+  // Least-loaded: fewest in flight per unit of weight; ties go to the nearer.
+  let best: RegionState | undefined
+  for (const region of candidates) {
+    const load = region.inFlight / Math.max(region.weight, 1e-9)
+    if (!best || load < best.inFlight / Math.max(best.weight, 1e-9))
+      best = region
+  }
+  return best
+}

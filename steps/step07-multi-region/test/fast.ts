@@ -1,0 +1,18 @@
+// The options every test of this step starts the system with: short
+// intervals, a small WAN delay, short leases, no rate limit at the edges.
+import type { SystemOptions } from '../src/system'
+
+export const token = 'a-test-token-of-enough-length'
+export const auth = { Authorization: `Bearer ${token}` }
+export const fast: Omit<SystemOptions, 'dataDir'> = {
+  dbToken: token,
+  healthIntervalMs: 100,
+  monitorIntervalMs: 100,
+  fall: 2,
+  rise: 2,
+  wanDelayMs: 5,
+  witnessDelayMs: 1,
+  leaseMs: 600,
+  driftMs: 100,
+  edgeRateLimit: false,
+}

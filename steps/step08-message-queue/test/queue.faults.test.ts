@@ -1,0 +1,240 @@
+// Long fault runs (npm run test:faults): the click-analytics worker killed in
+// the middle of its batches, the Redis that holds the queues killed under a
+// steady stream of redirects, and a buffer too small for an outage that
+// also lost everything the queues' Redis held.
+import { join } from 'node:path'
+import Redis from 'ioredis'
+import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { counterSum } from '../../../shared/testing/metrics'
+import { createLink, send } from '../../../shared/testing/http'
+import { tempDir } from '../../../shared/testing/temp'
+import { delay, waitFor } from '../../../shared/wait-for'
+import { roles } from '../src/roles'
+import { startSystem, type System, type SystemOptions } from '../src/system'
+import { fast } from './fast'
+
+jest.setTimeout(180_000)
+
+// The workers as real processes (to SIGKILL one), the rest in-process.
+function workersAsProcesses(): Launch<typeof roles> {
+  const processes = asProcesses<typeof roles>(
+    join(__dirname, '..', 'src', 'main.ts'),
+  )
+  const local = inProcess(roles)
+  return ((role, options) =>
+    (role === 'worker' ? processes : local)(role, options)) as Launch<
+    typeof roles
+  >
+}
+const node = (system: System, name: string) =>
+  system.nodes.find((n) => n.name === name)!
+const clicksOf = async (system: System, code: string) =>
+  (await send(system.url, `/api/links/${code}`)).json?.clicks as number
+const queueMetrics = async (system: System) =>
+  (await send(node(system, 'click-analytics').url, '/metrics')).json?.queues
+    ?.clicks as { waiting: number; active: number; delayed: number }
+
+// Redirects through both edges, a few at a time, until stopped: how many
+// were answered 302, and what else came back.
+function steadyRedirects(system: System, code: string, paceMs = 2) {
+  let running = true
+  let redirected = 0
+  const failed: string[] = []
+  const edges = ['edge-us', 'edge-asia'].map((name) => node(system, name).url)
+  const loops = Array.from({ length: 4 }, async (_, i) => {
+    while (running) {
+      const reply = await send(edges[i % 2]!, `/${code}`).catch(
+        (error: Error) => ({ status: 0, body: error.message }),
+      )
+      if (reply.status === 302) redirected++
+      else failed.push(`${reply.status} ${reply.body}`)
+      await delay(paceMs)
+    }
+  })
+  return {
+    get redirected() {
+      return redirected
+    },
+    failed,
+    stop: async () => {
+      running = false
+      await Promise.all(loops)
+    },
+  }
+}
+
+// Waits until the link has `expected` clicks; a timeout says where the
+// rest are: still buffered, failing to publish, unroutable or queued.
+async function clicksReach(system: System, code: string, expected: number) {
+  await waitFor(
+    `${expected} clicks to be counted`,
+    async () => {
+      const clicks = await clicksOf(system, code)
+      if (clicks >= expected) return true
+      const sum = (name: string) => counterSum(system.nodes, name)
+      const queue = await queueMetrics(system).catch(() => undefined)
+      throw new Error(
+        `${clicks} counted; events published ${await sum('events.published')}, ` +
+          `publish failures ${await sum('events.publish_failures')}, ` +
+          `unroutable ${await sum('mq.unroutable')}, queue ${JSON.stringify(queue)}`,
+      )
+    },
+    { timeoutMs: 60_000, intervalMs: 100 },
+  )
+  expect(await clicksOf(system, code)).toBe(expected)
+}
+
+async function withSystem(
+  options: Partial<SystemOptions>,
+  launch?: Launch<typeof roles>,
+) {
+  const data = tempDir()
+  const system = await startSystem(
+    { ...fast, ...options, dataDir: data.path },
+    launch,
+  )
+  return {
+    system,
+    close: async () => {
+      await system.close()
+      data.remove()
+    },
+  }
+}
+
+describe('the click-analytics worker killed mid-batch', () => {
+  let started: Awaited<ReturnType<typeof withSystem>>
+  beforeAll(async () => {
+    started = await withSystem({}, workersAsProcesses())
+  })
+  afterAll(() => started.close())
+
+  it('is restarted by its supervisor, and counts every acknowledged redirect exactly once', async () => {
+    const { system } = started
+    const link = await createLink(system.url)
+    const worker = node(system, 'click-analytics')
+    const load = steadyRedirects(system, link.code)
+    await waitFor('the worker to be counting', async () => {
+      return (await clicksOf(system, link.code)) >= 50
+    })
+    // Kill it while it holds jobs: a batch in hand, maybe committed but not
+    // yet acknowledged. Three times, so that some kill lands in that gap.
+    for (let kill = 0; kill < 3; kill++) {
+      await waitFor(
+        "jobs in the worker's hands",
+        async () => (await queueMetrics(system))?.active > 0,
+        { intervalMs: 5 },
+      )
+      const killedPid = worker.pid
+      process.kill(killedPid, 'SIGKILL')
+      await waitFor(
+        'the supervisor to start it again',
+        async () =>
+          worker.pid !== killedPid &&
+          (await send(worker.url, '/healthz').catch(() => undefined))
+            ?.status === 200,
+      )
+      const counted = await clicksOf(system, link.code)
+      await waitFor(
+        'the worker to count again',
+        async () => (await clicksOf(system, link.code)) > counted,
+      )
+    }
+    await delay(500) // redirects after the restart, too
+    await load.stop()
+    expect(load.failed).toEqual([])
+    // Drained: nothing left in the queue, every click counted, none twice.
+    await waitFor(
+      'the queue to drain',
+      async () => {
+        const queue = await queueMetrics(system)
+        return (
+          queue.waiting + queue.active + queue.delayed === 0 &&
+          (await clicksOf(system, link.code)) >= load.redirected
+        )
+      },
+      { timeoutMs: 60_000 },
+    )
+    expect(await clicksOf(system, link.code)).toBe(load.redirected)
+  })
+})
+
+describe('the Redis that holds the queues killed under steady redirects', () => {
+  let started: Awaited<ReturnType<typeof withSystem>>
+  beforeAll(async () => {
+    started = await withSystem({})
+  })
+  afterAll(() => started.close())
+
+  it('fails no redirect, buffers the events while it is down, and counts them all once it is back', async () => {
+    const { system } = started
+    const link = await createLink(system.url)
+    const load = steadyRedirects(system, link.code, 5)
+    await waitFor(
+      'clicks to be counted',
+      async () => (await clicksOf(system, link.code)) >= 20,
+    )
+    const redis = node(system, 'redis-asia')
+    await redis.kill('SIGKILL')
+    const down = load.redirected
+    await waitFor(
+      'redirects while the queues are gone',
+      () => load.redirected >= down + 100,
+    )
+    await redis.restart()
+    await delay(500)
+    await load.stop()
+    expect(load.failed).toEqual([])
+    expect(await counterSum(system.nodes, 'events.dropped')).toBe(0)
+    await clicksReach(system, link.code, load.redirected)
+  })
+})
+
+describe('a buffer too small for the outage', () => {
+  let started: Awaited<ReturnType<typeof withSystem>>
+  beforeAll(async () => {
+    started = await withSystem({ maxBufferedEvents: 20 })
+  })
+  afterAll(() => started.close())
+
+  it('keeps redirecting, counts what it dropped, and loses nothing else', async () => {
+    const { system } = started
+    const link = await createLink(system.url)
+    // Every app server has published (and so declared the exchanges) and
+    // every click so far is counted.
+    const apps = system.nodes.filter((n) => n.role === 'app')
+    const published = async (app: (typeof apps)[number]) =>
+      ((await send(app.url, '/metrics')).json?.counters?.[
+        'events.published'
+      ] as number | undefined) ?? 0
+    let before = 0
+    await waitFor('every app server to publish', async () => {
+      const edge = node(system, before % 2 ? 'edge-us' : 'edge-asia')
+      expect((await send(edge.url, `/${link.code}`)).status).toBe(302)
+      before++
+      return (await Promise.all(apps.map(published))).every((n) => n > 0)
+    })
+    await waitFor(
+      'the clicks so far to be counted',
+      async () => (await clicksOf(system, link.code)) === before,
+    )
+    const redis = node(system, 'redis-asia')
+    // The worst a crash can do with `appendfsync everysec`: the last second
+    // of writes is gone, here all of them, the exchanges' declarations too.
+    const client = new Redis(redis.url)
+    await client.flushall()
+    client.disconnect()
+    await redis.kill('SIGKILL')
+    const load = steadyRedirects(system, link.code, 5)
+    await waitFor(
+      'events to overflow',
+      async () => (await counterSum(system.nodes, 'events.dropped')) > 0,
+    )
+    await load.stop()
+    await redis.restart()
+    expect(load.failed).toEqual([])
+    const dropped = await counterSum(system.nodes, 'events.dropped')
+    expect(dropped).toBeGreaterThan(0)
+    await clicksReach(system, link.code, before + load.redirected - dropped)
+  })
+})
