@@ -39,7 +39,7 @@ module.exports = tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    files: ['steps/*/src/public/**/*.js'],
+    files: ['steps/*/src/app/public/**/*.js', 'shared/dashboard/*.js'],
     languageOptions: { globals: { ...globals.browser }, sourceType: 'script' },
   },
 )

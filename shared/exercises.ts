@@ -1,25 +1,24 @@
 // One source of truth for each step's exercise. The file a learner writes
 // exists three times: in the step's src/ (the running reference), in
 // exercises/ (the skeleton with gaps) and in solutions/. All three are
-// generated from one marked-up master, steps/<step>/exercise/<file>.ts:
+// generated from one marked-up master, steps/<step>/exercise/<box>/<file>.ts:
 //
 //   // @solution      lines that only the reference and the solution get
 //   // @skeleton      lines that only the learner's skeleton gets
 //   // @end           back to lines that every copy gets
 //
-// In the exercises/ and solutions/ copies, relative imports are rewritten to
-// point at the step's src/, so the copies compile where they stand.
+// A master's relative imports are written as its src/ copy needs them; each
+// other copy gets them rewritten so that it compiles where it stands.
 import { existsSync, readFileSync } from 'node:fs'
-import { basename, join, relative } from 'node:path'
-import { format, resolveConfig } from 'prettier'
-import { ROOT, listSteps, masterFiles, type Step } from './steps'
+import { dirname, relative, resolve } from 'node:path'
+import { ROOT, conceptFiles, listSteps, type Step } from './steps'
 
 export interface GeneratedFile {
   path: string
   content: string
 }
 
-type Variant = 'solution' | 'skeleton'
+export type Variant = 'solution' | 'skeleton'
 
 export function render(
   master: string,
@@ -44,41 +43,49 @@ export function render(
   return out.join('\n')
 }
 
-function rewriteImports(source: string, step: Step): string {
-  const target = `../../steps/${step.id}/src/`
-  return source
-    .replace(/(from\s+')\.\/([^']+')/g, `$1${target}$2`)
-    .replace(/(from\s+')\.\.\/\.\.\/\.\.\/shared\//g, '$1../../shared/')
+/** Rewrites the relative imports of a file written for `from` to work at `to`. */
+export function moveImports(source: string, from: string, to: string): string {
+  return source.replace(/(from\s+')(\.\.?\/[^']+)'/g, (_, prefix, spec) => {
+    const target = resolve(dirname(from), spec)
+    const moved = relative(dirname(to), target).split('\\').join('/')
+    return `${prefix}${moved.startsWith('.') ? moved : `./${moved}`}'`
+  })
+}
+
+export async function formatted(path: string, content: string) {
+  // On demand: Prettier does not load inside Jest's sandbox, where the
+  // tests of shared/ use this module.
+  const { format, resolveConfig } = await import('prettier')
+  const options = { ...(await resolveConfig(path)), filepath: path }
+  return format(content, options)
 }
 
 // Every generated file, for every step (or the steps given), formatted with
 // the repository's Prettier settings so that copies never differ in style.
 export async function generatedFiles(
   root = ROOT,
-  steps = listSteps(root),
+  steps: Step[] = listSteps(root),
 ): Promise<GeneratedFile[]> {
   const files: GeneratedFile[] = []
   for (const step of steps) {
-    for (const masterPath of masterFiles(step)) {
-      const where = relative(root, masterPath)
-      const master = readFileSync(masterPath, 'utf8')
-      const file = basename(masterPath)
+    for (const concept of conceptFiles(step, root)) {
+      const where = relative(root, concept.master)
+      const master = readFileSync(concept.master, 'utf8')
       const solution = render(master, 'solution', where)
       const skeleton = render(master, 'skeleton', where)
       const copies = [
-        [join(step.dir, 'src', file), solution],
+        [concept.src, solution],
         [
-          join(root, 'solutions', step.id, file),
-          rewriteImports(solution, step),
+          concept.solution,
+          moveImports(solution, concept.src, concept.solution),
         ],
         [
-          join(root, 'exercises', step.id, file),
-          rewriteImports(skeleton, step),
+          concept.exercise,
+          moveImports(skeleton, concept.src, concept.exercise),
         ],
       ] as const
       for (const [path, content] of copies) {
-        const options = { ...(await resolveConfig(path)), filepath: path }
-        files.push({ path, content: await format(content, options) })
+        files.push({ path, content: await formatted(path, content) })
       }
     }
   }

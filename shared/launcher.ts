@@ -5,12 +5,21 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
+import { compiled } from './build'
 import { portOf, type Handle } from './net'
+import type { ProcessStats } from './process-stats'
 import { GiveUp, waitFor } from './wait-for'
 
 export interface NodeOptions {
   name: string
   port?: number
+  /** Where the node stands on the diagram, for the topology file. */
+  region?: string
+  shard?: string
+  /** Run under a supervisor: when the process dies on its own (a crash, a
+   * kill -9 from a shell), start it again, with a growing back-off. A
+   * kill() or close() through the launcher is meant, and stays down. */
+  supervised?: boolean
 }
 // A role is a component's start function: `startAppServer`, `startDbServer`...
 export type Role = (options: never) => Promise<Handle>
@@ -20,7 +29,14 @@ export type OptionsOf<R extends Role> = Parameters<R>[0] & NodeOptions
 export interface RunningNode extends Handle {
   name: string
   role: string
+  region?: string
+  shard?: string
   pid: number
+  /** False once the node stopped or was killed, until it restarts. */
+  readonly alive: boolean
+  /** The process's latest report (CPU, memory, answer times), about once a
+   * second; undefined for a node in the test's own process, or a dead one. */
+  readonly stats?: ProcessStats
   /** Stops the node at once: SIGKILL for a process, no draining. */
   kill(signal?: NodeJS.Signals): Promise<void>
   /** Starts the node again on the port it had, after kill() or close(). */
@@ -48,8 +64,13 @@ export function inProcess<R extends Roles>(roles: R): Launch<R> {
     return {
       name: options.name,
       role,
+      region: options.region,
+      shard: options.shard,
       pid: process.pid,
       url,
+      get alive() {
+        return running
+      },
       close: stop,
       kill: stop,
       restart: async () => {
@@ -67,27 +88,84 @@ export interface ProcessLaunchOptions {
   startTimeoutMs?: number
 }
 
-// Each node is `node --import tsx <entry> <role>`, its options in the
-// WORKSHOP_NODE environment variable; it reports its URL over the IPC channel.
+// Each node is `node <compiled entry> <role>` (see build.ts), its options in
+// the WORKSHOP_NODE environment variable; it reports its URL over IPC.
 export function asProcesses<R extends Roles>(
   entry: string,
   { log = () => {}, startTimeoutMs = 20_000 }: ProcessLaunchOptions = {},
 ): Launch<R> {
+  let script: Promise<string> | undefined
   return async (role, nodeOptions) => {
     const options = nodeOptions as NodeOptions
-    let child = await spawnNode(entry, role, options, log, startTimeoutMs)
+    script ??= compiled(entry)
+    const js = await script
+    let child = await spawnNode(js, role, options, log, startTimeoutMs)
+    // The supervisor's state: whether this node should be running, and
+    // which start is current (a restart makes a pending respawn stale).
+    let wanted = true
+    let generation = 0
+    let crashes = 0
+    const supervise = (current: typeof child, startedAt = Date.now()) => {
+      if (!options.supervised) return
+      current.process.once('exit', (code, signal) => {
+        if (!wanted || current !== child) return
+        // Code 0 is a node that was asked to stop and did (Ctrl-C reaches
+        // every process of the terminal's group, before npm start's own
+        // stop): not a crash, nothing to restart.
+        if (code === 0) return
+        // A node that ran a while before it died starts over at 100 ms.
+        crashes = Date.now() - startedAt > 10_000 ? 1 : crashes + 1
+        const backoffMs = Math.min(100 * 2 ** (crashes - 1), 5000)
+        log(
+          `[${options.name}] died (${signal ?? `code ${code}`}): the supervisor restarts it in ${backoffMs} ms`,
+        )
+        const mine = generation
+        const respawn = async () => {
+          if (!wanted || mine !== generation) return
+          try {
+            const again = { ...options, port: portOf(node.url) }
+            child = await spawnNode(js, role, again, log, startTimeoutMs)
+            node.pid = child.process.pid ?? -1
+            supervise(child)
+          } catch {
+            setTimeout(() => void respawn(), 5000).unref()
+          }
+        }
+        setTimeout(() => void respawn(), backoffMs).unref()
+      })
+    }
+    supervise(child)
     const node: RunningNode = {
       name: options.name,
       role,
+      region: options.region,
+      shard: options.shard,
       pid: child.process.pid ?? -1,
       url: child.url,
-      close: () => stopProcess(child.process, 'SIGTERM'),
-      kill: (signal = 'SIGKILL') => stopProcess(child.process, signal),
+      get alive() {
+        return isRunning(child.process)
+      },
+      get stats() {
+        return isRunning(child.process) ? child.stats() : undefined
+      },
+      close: () => {
+        wanted = false
+        return stopProcess(child.process, 'SIGTERM')
+      },
+      kill: (signal = 'SIGKILL') => {
+        wanted = false
+        return stopProcess(child.process, signal)
+      },
       restart: async () => {
+        wanted = false
+        generation++
         await stopProcess(child.process, 'SIGTERM')
         const again = { ...options, port: portOf(node.url) }
-        child = await spawnNode(entry, role, again, log, startTimeoutMs)
+        child = await spawnNode(js, role, again, log, startTimeoutMs)
         node.pid = child.process.pid ?? -1
+        wanted = true
+        crashes = 0
+        supervise(child)
       },
     }
     return node
@@ -100,8 +178,12 @@ async function spawnNode(
   options: NodeOptions,
   log: (line: string) => void,
   startTimeoutMs: number,
-): Promise<{ process: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, role], {
+): Promise<{
+  process: ChildProcess
+  url: string
+  stats: () => ProcessStats | undefined
+}> {
+  const child = spawn(process.execPath, ['--enable-source-maps', entry, role], {
     env: { ...process.env, WORKSHOP_NODE: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   })
@@ -114,9 +196,11 @@ async function spawnNode(
     })
   }
   let url: string | undefined
+  let stats: ProcessStats | undefined
   let exitCode: number | null | undefined
-  child.on('message', (message: { ready?: string }) => {
+  child.on('message', (message: { ready?: string; stats?: ProcessStats }) => {
     if (message.ready) url = message.ready
+    if (message.stats) stats = message.stats
   })
   child.once('exit', (code, signal) => {
     exitCode = code
@@ -138,14 +222,17 @@ async function spawnNode(
     const output = recent.join('\n')
     throw new Error(`${(error as Error).message}\n${output}`, { cause: error })
   }
-  return { process: child, url: url! }
+  return { process: child, url: url!, stats: () => stats }
 }
+
+const isRunning = (child: ChildProcess) =>
+  child.exitCode === null && child.signalCode === null
 
 async function stopProcess(
   child: ChildProcess,
   signal: NodeJS.Signals,
 ): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
+  if (!isRunning(child)) return
   const exited = once(child, 'exit')
   child.kill(signal)
   const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)

@@ -1,10 +1,13 @@
-// Steps 5 and 8 need a real Redis. Tests and `npm start` use REDIS_URL when it
-// is set; otherwise they start a private `redis-server` from PATH on a free
-// port, with persistence off, and stop it afterwards. Never the shared 6379:
+// Steps 5 to 9 need a real Redis. Tests and `npm start` use REDIS_URL when it
+// is set (steps 7 to 9 run one per region and always start their own);
+// otherwise they start a private `redis-server` from PATH on a free
+// port, with persistence off unless asked for, and stop it afterwards. Never the shared 6379:
 // tests that kill Redis must not take a learner's other work down with it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdirSync } from 'node:fs'
 import { connect } from 'node:net'
+import type { RunningNode } from './launcher'
 import { LOOPBACK, freePort } from './net'
 import { GiveUp, waitFor } from './wait-for'
 
@@ -14,6 +17,8 @@ export interface RedisHandle {
   private: boolean
   /** The private server's process id; -1 for a Redis given by REDIS_URL. */
   readonly pid: number
+  /** Whether the private server runs; always true for REDIS_URL's. */
+  readonly alive: boolean
   close(): Promise<void>
   /** SIGKILL the private server: a cache-tier crash, for fault tests. */
   kill(): Promise<void>
@@ -34,6 +39,9 @@ export interface StartRedisOptions {
   redisUrl?: string | undefined
   binary?: string
   port?: number
+  /** Keep the data across a restart in an append-only file in this folder
+   * (fsync once a second: a crash can lose the last second of writes). */
+  appendOnlyDir?: string
 }
 
 // Pass `redisUrl: undefined` explicitly to ignore REDIS_URL (the launcher's
@@ -52,6 +60,7 @@ export async function startRedis(
       url: redisUrl,
       private: false,
       pid: -1,
+      alive: true,
       close: async () => {},
       kill: unsupported,
       restart: unsupported,
@@ -64,7 +73,7 @@ export async function startRedis(
   // pick another and try again (only when no port was asked for).
   for (let attempt = 1; !server; attempt++) {
     try {
-      server = await spawnRedis(binary, chosen)
+      server = await spawnRedis(binary, chosen, options.appendOnlyDir)
     } catch (error: unknown) {
       if (port !== undefined || attempt === 3) throw error
       chosen = await freePort()
@@ -77,12 +86,38 @@ export async function startRedis(
     get pid() {
       return server?.pid ?? -1
     },
+    get alive() {
+      return server?.exitCode === null && server.signalCode === null
+    },
     close: () => stop(server!, 'SIGTERM'),
     kill: () => stop(server!, 'SIGKILL'),
     restart: async () => {
       await stop(server!, 'SIGTERM')
-      server = await spawnRedis(binary, chosen)
+      server = await spawnRedis(binary, chosen, options.appendOnlyDir)
     },
+  }
+}
+
+/** A Redis as one node of a step's topology, beside the launched ones. */
+export function redisNode(
+  name: string,
+  redis: RedisHandle,
+  region?: string,
+): RunningNode {
+  return {
+    name,
+    role: 'cache',
+    region,
+    url: redis.url,
+    get pid() {
+      return redis.pid
+    },
+    get alive() {
+      return redis.alive
+    },
+    close: redis.close,
+    kill: redis.kill,
+    restart: redis.restart,
   }
 }
 
@@ -91,7 +126,22 @@ function hasBinary(binary: string): boolean {
   return probe.error === undefined && probe.status === 0
 }
 
-async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
+async function spawnRedis(
+  binary: string,
+  port: number,
+  appendOnlyDir?: string,
+): Promise<ChildProcess> {
+  if (appendOnlyDir) mkdirSync(appendOnlyDir, { recursive: true })
+  const persistence = appendOnlyDir
+    ? [
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--dir',
+        appendOnlyDir,
+      ]
+    : ['--appendonly', 'no']
   const child = spawn(
     binary,
     [
@@ -101,8 +151,7 @@ async function spawnRedis(binary: string, port: number): Promise<ChildProcess> {
       LOOPBACK,
       '--save',
       '',
-      '--appendonly',
-      'no',
+      ...persistence,
       '--protected-mode',
       'yes',
     ],

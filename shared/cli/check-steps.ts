@@ -2,11 +2,21 @@
 //   - a file that step N+1 carries over from step N's src/ is byte-identical,
 //     unless step N+1's README names it under "What changed";
 //   - the generated copies of each exercise match their master;
-//   - every test name of a step appears in its README (its requirements).
+//   - every test name of a step appears in its README (its requirements);
+//   - a lesson's main path (up to "## Going deeper") fits a class slot;
+//   - every hint a test or a gap names exists in the step's hints.md, and the
+//     exercise README lists every hint title.
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { staleFiles } from '../exercises'
-import { listSteps, type Step } from '../steps'
+import { parseHints } from '../hints'
+import {
+  conceptFiles,
+  exerciseTestFiles,
+  hintsFile,
+  listSteps,
+  type Step,
+} from '../steps'
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return []
@@ -67,11 +77,71 @@ function unlistedRequirements(step: Step): string[] {
     )
 }
 
+// About 250 lines: what a class reads in its slot. The rest is optional.
+export const MAIN_PATH_LINES = 260
+
+export function mainPathLength(readme: string): number {
+  const lines = readme.split('\n')
+  const deeper = lines.findIndex((line) => /^## Going deeper/.test(line))
+  return deeper < 0 ? lines.length : deeper
+}
+
+function longLesson(step: Step): string[] {
+  const readme = join(step.dir, 'README.md')
+  if (!existsSync(readme)) return []
+  const length = mainPathLength(readFileSync(readme, 'utf8'))
+  return length > MAIN_PATH_LINES
+    ? [
+        `${step.id}/README.md: the main path is ${length} lines; move trade-offs and deep dives under "## Going deeper" (at most ${MAIN_PATH_LINES})`,
+      ]
+    : []
+}
+
+function unknownHints(step: Step): string[] {
+  const masters = conceptFiles(step)
+  if (masters.length === 0) return []
+  const file = hintsFile(step)
+  if (!existsSync(file))
+    return [`${step.id} has an exercise but no ${relative(step.dir, file)}`]
+  const titles = parseHints(readFileSync(file, 'utf8')).map(
+    (hint) => hint.title,
+  )
+  const sources = [
+    ...masters.map((concept) => readFileSync(concept.master, 'utf8')),
+    ...exerciseTestFiles(step).map((test) => readFileSync(test, 'utf8')),
+  ]
+  const named = new Set(
+    sources.flatMap((source) =>
+      [...source.matchAll(/'(Hint \d+: [^']+)'/g)].map((m) => m[1]!),
+    ),
+  )
+  const readme = join(step.dir, '..', '..', 'exercises', step.id, 'README.md')
+  const listing = existsSync(readme) ? readFileSync(readme, 'utf8') : ''
+  return [
+    ...[...named]
+      .filter((hint) => !titles.includes(hint))
+      .map(
+        (hint) =>
+          `${step.id}: "${hint}" is named in the code or tests but not in hints.md`,
+      ),
+    ...titles
+      .filter((title) => !listing.includes(title))
+      .map(
+        (title) => `exercises/${step.id}/README.md does not list "${title}"`,
+      ),
+    ...titles
+      .filter((title) => !named.has(title))
+      .map((title) => `${step.id}: no test or gap names "${title}"`),
+  ]
+}
+
 async function main(): Promise<void> {
   const steps = listSteps()
   const problems = [
     ...steps.slice(1).flatMap((step, i) => changedUnlisted(steps[i]!, step)),
     ...steps.flatMap(unlistedRequirements),
+    ...steps.flatMap(longLesson),
+    ...steps.flatMap(unknownHints),
   ]
   for (const file of await staleFiles()) {
     problems.push(`${file} is stale: run npm run exercises:generate`)

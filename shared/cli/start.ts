@@ -3,24 +3,37 @@
 // PORT sets the front door (default 3000); every other node has a fixed
 // offset from it (see the step's system.ts), and the table printed at start
 // shows them all. DATA_DIR moves the data files (default data/<step>/).
+// PUBLIC_URL is where short URLs point (default: the front door).
 import {
-  existsSync,
   mkdirSync,
   readFileSync,
+  existsSync,
   rmSync,
   writeFileSync,
 } from 'node:fs'
 import { join, relative } from 'node:path'
+import { startControl, type SystemAction } from '../control'
+import { startDashboard, type Dashboard } from '../dashboard/server'
 import { asProcesses, type RunningNode } from '../launcher'
-import { ROOT, findStep, listSteps, type Step } from '../steps'
+import { ROOT, findStep, listSteps, shortName, type Step } from '../steps'
+import {
+  describeNodes,
+  requestPath,
+  topologyFile,
+  type Topology,
+} from '../topology'
 
 interface StartedSystem {
   url: string
   nodes: RunningNode[]
+  adminToken?: string
+  purgeToken?: string
+  /** What the step lets commands do to it, e.g. reshard-add in step 9. */
+  actions?: Record<string, SystemAction>
   close(): Promise<void>
 }
 type StartSystem = (
-  options: { dataDir: string; port: number },
+  options: { dataDir: string; port: number; publicUrl?: string },
   launch: ReturnType<typeof asProcesses>,
 ) => Promise<StartedSystem>
 
@@ -33,8 +46,25 @@ function title(step: Step): string {
 function printSteps(): void {
   console.log('Run one step with: npm start -- stepNN\n')
   for (const step of listSteps()) {
-    console.log(`  step${String(step.number).padStart(2, '0')}  ${title(step)}`)
+    console.log(`  ${shortName(step)}  ${title(step)}`)
   }
+}
+
+// Plain columns, no borders: readable on a projector, and the same shape
+// whatever the ports and process ids are.
+function printTable(rows: Record<string, string | number>[]): void {
+  const columns = Object.keys(rows[0] ?? {})
+  const widths = columns.map((column) =>
+    Math.max(column.length, ...rows.map((row) => String(row[column]).length)),
+  )
+  const line = (cells: string[]) =>
+    '  ' +
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd()
+  console.log(line(columns))
+  for (const row of rows) console.log(line(columns.map((c) => String(row[c]))))
 }
 
 async function main(): Promise<void> {
@@ -51,11 +81,13 @@ async function main(): Promise<void> {
     console.error(`PORT must be a port number, not "${process.env.PORT}".`)
     process.exit(2)
   }
+  const asked = process.env.DASHBOARD_PORT
+  if (asked && !(/^\d+$/.test(asked) && Number(asked) <= 65535)) {
+    console.error(`DASHBOARD_PORT must be a port number, not "${asked}".`)
+    process.exit(2)
+  }
   const dataDir = process.env.DATA_DIR ?? join(ROOT, 'data', step.id)
-  const runFile = join(
-    process.env.RUN_DIR ?? join(ROOT, '.run'),
-    `${step.id.slice(0, 6)}.json`,
-  )
+  const runFile = topologyFile(shortName(step))
 
   const { startSystem } = (await import(
     join(step.dir, 'src', 'system.ts')
@@ -66,14 +98,66 @@ async function main(): Promise<void> {
     log: (line) => console.log(line),
   })
   console.log(`Starting ${title(step)}...`)
-  const system = await startSystem({ dataDir, port }, launch)
+  const publicUrl = process.env.PUBLIC_URL || undefined
+  const system = await startSystem({ dataDir, port, publicUrl }, launch)
+
+  // The topology file follows the nodes: a kill, a restart, a crash.
+  const control = await startControl(
+    system.nodes,
+    () => writeTopology(),
+    system.actions,
+  )
+  let written = ''
+  let current: Topology
+  // The dashboard: the same nodes, drawn, on loopback at DASHBOARD_PORT
+  // (default PORT + 999, or any free port when that one is taken).
+  const dashboardOptions = {
+    nodes: system.nodes,
+    topology: () => current,
+    changed: () => writeTopology(),
+  }
+  const preferred = asked ? Number(asked) : port && port + 999
+  const dashboard: Dashboard = await startDashboard({
+    ...dashboardOptions,
+    port: preferred <= 65535 ? preferred : 0,
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (asked || error.code !== 'EADDRINUSE') throw error
+    return startDashboard({ ...dashboardOptions, port: 0 })
+  })
+  function writeTopology() {
+    const nodes = describeNodes(system.nodes, system.url)
+    const topology: Topology = {
+      step: step!.id,
+      frontDoor: system.url,
+      dataDir,
+      control: { url: control.url, token: control.token },
+      adminToken: system.adminToken,
+      purgeToken: system.purgeToken,
+      nodes,
+      links: requestPath(nodes),
+      dashboard: dashboard.url,
+    }
+    current = topology
+    const text = JSON.stringify(topology, null, 2) + '\n'
+    if (text === written) return
+    mkdirSync(join(runFile, '..'), { recursive: true })
+    // Only this user may read the control token.
+    writeFileSync(runFile, text, { mode: 0o600 })
+    written = text
+  }
+  writeTopology()
+  const watch = setInterval(writeTopology, 500)
 
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
     stopping = true
-    console.log(`\n${signal}: stopping ${system.nodes.length} processes...`)
+    clearInterval(watch)
+    const running = system.nodes.filter((node) => node.alive).length
+    console.log(`\n${signal}: stopping ${running} processes...`)
+    await dashboard.close()
     await system.close()
+    await control.close()
     rmSync(runFile, { force: true })
     console.log('Stopped.')
     process.exit(0)
@@ -85,25 +169,12 @@ async function main(): Promise<void> {
   const parent = process.ppid
   setInterval(() => process.ppid !== parent && void stop('parent exited'), 500)
 
-  const nodes = system.nodes.map((node) => ({
-    name: node.name,
-    role: node.role,
-    url: node.url,
-    pid: node.pid,
-    frontDoor: node.url === system.url,
-  }))
-  mkdirSync(join(runFile, '..'), { recursive: true })
-  writeFileSync(
-    runFile,
-    JSON.stringify({ step: step.id, frontDoor: system.url, nodes }, null, 2) +
-      '\n',
-  )
-
   console.log('')
-  console.table(
-    nodes.map(({ name, role, url, pid }) => ({ name, role, url, pid })),
+  printTable(
+    system.nodes.map(({ name, role, url, pid }) => ({ name, role, url, pid })),
   )
   console.log(`\nFront door: ${system.url}`)
+  console.log(`Dashboard:  ${dashboard.url}`)
   console.log(`Data:       ${relative(process.cwd(), dataDir) || '.'}`)
   console.log(`Topology:   ${relative(process.cwd(), runFile)}`)
   console.log('Press Ctrl-C to stop every process.\n')

@@ -1,66 +1,37 @@
-// npm run verify:exercises: the proof that every exercise is a fair test.
+// npm run verify:exercises [-- step03]: the proof that every exercise is a
+// fair test.
 //   1. the src/, exercises/ and solutions/ copies match their masters;
 //   2. the skeletons type-check (a learner's first run must not be a type error);
 //   3. every exercise test FAILS on the pristine skeleton, for an assertion or
-//      a reached gap (todo()), never an import error, crash or timeout;
-//   4. every exercise test PASSES on the solution.
+//      a reached gap (todo()), never an import error, crash or timeout, and
+//      its message names a hint;
+//   4. every exercise test PASSES on the solution;
+//   5. the tests load the copy they are given (the sentinel), never src/;
+//   6. every typical wrong answer (mutants.ts) fails a test that names the
+//      hint that fixes it.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join, relative } from 'node:path'
+import { relative } from 'node:path'
 import { staleFiles } from '../exercises'
-import { ROOT, exerciseTestFiles, listSteps } from '../steps'
-
-interface AssertionResult {
-  fullName: string
-  status: string
-  failureMessages: string[]
-  failureDetails: { matcherResult?: unknown; name?: string }[]
-}
-interface FileResult {
-  name: string
-  message: string
-  assertionResults: AssertionResult[]
-}
+import { hintNamed } from '../hints'
+import {
+  checkMutant,
+  checkSentinel,
+  loadMutants,
+  runExerciseTests,
+  type JestTest,
+} from '../mutants'
+import {
+  ROOT,
+  exerciseTestFiles,
+  findStep,
+  listSteps,
+  type Step,
+} from '../steps'
 
 const problems: string[] = []
 
-function runJest(
-  target: 'exercises' | 'solutions',
-  files: string[],
-): FileResult[] {
-  const dir = mkdtempSync(join(tmpdir(), 'verify-'))
-  const output = join(dir, 'results.json')
-  spawnSync(
-    process.execPath,
-    [
-      require.resolve('jest/bin/jest'),
-      '--selectProjects',
-      'exercise',
-      '--json',
-      `--outputFile=${output}`,
-      ...files,
-    ],
-    {
-      cwd: ROOT,
-      stdio: 'ignore',
-      env: { ...process.env, WORKSHOP_EXERCISES: target },
-    },
-  )
-  try {
-    return (
-      JSON.parse(readFileSync(output, 'utf8')) as { testResults: FileResult[] }
-    ).testResults
-  } catch {
-    problems.push(`Jest produced no results for the ${target} run.`)
-    return []
-  } finally {
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
 // Why did a test fail on the skeleton? Only two reasons prove the test fair.
-export function failureReason(test: AssertionResult): {
+export function failureReason(test: JestTest): {
   ok: boolean
   reason: string
 } {
@@ -70,7 +41,7 @@ export function failureReason(test: AssertionResult): {
   if (detail.matcherResult) return { ok: true, reason: 'assertion' }
   if (
     detail.name === 'NotImplementedError' ||
-    /Not implemented yet/.test(message)
+    /Not implemented yet|Reached a gap/.test(message)
   ) {
     return { ok: true, reason: 'gap reached (todo)' }
   }
@@ -78,14 +49,12 @@ export function failureReason(test: AssertionResult): {
   return { ok: false, reason: `unexpected error: ${first}` }
 }
 
-function checkGenerated(): Promise<void> {
-  return staleFiles().then((stale) => {
-    for (const file of stale) {
-      problems.push(
-        `${file} is not what its master generates: run npm run exercises:generate`,
-      )
-    }
-  })
+async function checkGenerated(): Promise<void> {
+  for (const file of await staleFiles()) {
+    problems.push(
+      `${file} is not what its master generates: run npm run exercises:generate`,
+    )
+  }
 }
 
 function checkTypes(): void {
@@ -101,12 +70,8 @@ function checkTypes(): void {
   }
 }
 
-function checkRedGreen(): void {
-  const files = listSteps().flatMap(exerciseTestFiles)
-  if (files.length === 0) return
-  const red = runJest('exercises', files)
-  const green = runJest('solutions', files)
-  for (const file of red) {
+function checkRed(step: Step): void {
+  for (const file of runExerciseTests(step, 'exercises').files) {
     const where = relative(ROOT, file.name)
     console.log(`\n${where} on the skeleton:`)
     if (file.assertionResults.length === 0) {
@@ -122,14 +87,22 @@ function checkRedGreen(): void {
         continue
       }
       const { ok, reason } = failureReason(test)
-      console.log(`  ${ok ? 'red' : 'BAD'}  ${test.fullName} (${reason})`)
+      const hint = hintNamed(test.failureMessages.join('\n'))
+      console.log(
+        `  ${ok && hint ? 'red' : 'BAD'}  ${test.fullName} (${reason})`,
+      )
       if (!ok)
         problems.push(
           `${where}: "${test.fullName}" fails for the wrong reason: ${reason}`,
         )
+      else if (!hint)
+        problems.push(`${where}: "${test.fullName}" fails naming no hint`)
     }
   }
-  for (const file of green) {
+}
+
+function checkGreen(step: Step): void {
+  for (const file of runExerciseTests(step, 'solutions').files) {
     const where = relative(ROOT, file.name)
     const failed = file.assertionResults.filter(
       (test) => test.status !== 'passed',
@@ -144,17 +117,37 @@ function checkRedGreen(): void {
   }
 }
 
+async function checkMutants(step: Step): Promise<void> {
+  problems.push(...(await checkSentinel(step)))
+  const mutants = loadMutants(step)
+  console.log(`\n${step.id}: ${mutants.length} typical wrong answers`)
+  for (const mutant of mutants) {
+    const problem = await checkMutant(step, mutant)
+    console.log(`  ${problem ? 'BAD ' : 'red '} ${mutant.name}`)
+    if (problem) problems.push(`${step.id}: ${problem}`)
+  }
+}
+
 async function main(): Promise<void> {
+  const only = process.argv[2] ? findStep(process.argv[2]) : undefined
+  if (process.argv[2] && !only) throw new Error(`No step ${process.argv[2]}`)
   await checkGenerated()
   checkTypes()
-  checkRedGreen()
+  const steps = (only ? [only] : listSteps()).filter(
+    (step) => exerciseTestFiles(step).length > 0,
+  )
+  for (const step of steps) {
+    checkRed(step)
+    checkGreen(step)
+    await checkMutants(step)
+  }
   if (problems.length > 0) {
     console.error(`\nverify:exercises found ${problems.length} problem(s):`)
     for (const problem of problems) console.error(`- ${problem}`)
     process.exit(1)
   }
   console.log(
-    '\nEvery exercise test is red on its skeleton for an assertion reason and green on its solution.',
+    '\nEvery exercise test is red on its skeleton for an assertion reason and green on its solution; the tests load the copy they are given, and every typical wrong answer goes red with its hint.',
   )
 }
 

@@ -10,6 +10,9 @@ import {
   type Reply,
 } from './http'
 import { expectError } from './contract'
+import { sendHostile } from './hostile'
+import { sendRaw } from './raw'
+import { startTraffic } from './traffic'
 import { waitFor } from '../wait-for'
 
 interface Fixtures {
@@ -343,7 +346,107 @@ export const BAD_INPUTS: BadInput[] = [
   },
 ]
 
-export function badInputTests(frontDoor: () => string): void {
+// What curl and fetch will not send: crafted request targets, a broken
+// request line, missing or foreign Host headers. A proxy in front must never
+// let a target name another server, and nothing may cost a 5xx.
+interface RawInput {
+  name: string
+  /** The request, up to the end of its headers; Host is added when absent. */
+  head: string
+  body?: string
+  status: number[]
+  code: string
+}
+
+const RAW_INPUTS: RawInput[] = [
+  {
+    name: 'a target that names another server (//host:port/path)',
+    head: 'GET //127.0.0.1:1/metrics HTTP/1.1',
+    status: [404],
+    code: 'not_found',
+  },
+  {
+    name: 'an absolute-form target that names another server',
+    head: 'GET http://127.0.0.1:1/zzzzzzz HTTP/1.1',
+    status: [404],
+    code: 'not_found',
+  },
+  {
+    name: 'an absolute-form target with another scheme',
+    head: 'GET ftp://127.0.0.1:1/zzzzzzz HTTP/1.1',
+    status: [400, 404],
+    code: '*',
+  },
+  {
+    name: 'the asterisk target',
+    head: 'GET * HTTP/1.1',
+    status: [400, 404],
+    code: '*',
+  },
+  {
+    name: 'a control character in the target',
+    head: 'GET /a\x01b HTTP/1.1',
+    status: [400],
+    code: 'bad_request',
+  },
+  {
+    name: 'a request line that is not HTTP',
+    head: 'HELLO THERE',
+    status: [400],
+    code: 'bad_request',
+  },
+  {
+    name: 'a header line without a colon',
+    head: 'GET / HTTP/1.1\r\nthis is not a header',
+    status: [400],
+    code: 'bad_request',
+  },
+  {
+    name: 'headers larger than the server takes',
+    head: `GET / HTTP/1.1\r\nX-Big: ${'x'.repeat(20_000)}`,
+    status: [431],
+    code: 'headers_too_large',
+  },
+  {
+    name: 'an Expect the server does not know',
+    head: 'GET / HTTP/1.1\r\nExpect: tea',
+    status: [417],
+    code: 'expectation_failed',
+  },
+  {
+    name: 'an HTTP/1.1 request without Host',
+    head: 'GET /healthz HTTP/1.1\r\nX-No-Host: 1',
+    status: [400],
+    code: 'bad_request',
+  },
+  {
+    name: 'a CONNECT tunnel to another server',
+    head: 'CONNECT 127.0.0.1:1 HTTP/1.1',
+    status: [405],
+    code: 'method_not_allowed',
+  },
+]
+
+function rawRequest(base: string, input: RawInput) {
+  const host = /\r\nX-No-Host|^CONNECT|^HELLO/.test(input.head)
+    ? ''
+    : `\r\nHost: ${new URL(base).host}`
+  const body = input.body ?? ''
+  return sendRaw(
+    base,
+    `${input.head}${host}\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+  )
+}
+
+// A foreign or broken Host is the client's business: the short URL still
+// names the system's own public address.
+const HOSTS = ['evil.example', 'a b', '[::1', '127.0.0.1:1', 'x'.repeat(300)]
+
+/** `publicUrl`: where the system's short links point, when not here. */
+export function badInputTests(
+  frontDoor: () => string,
+  publicUrl: () => string = frontDoor,
+): void {
   let fixtures: Fixtures
   beforeAll(async () => {
     const base = frontDoor()
@@ -363,8 +466,43 @@ export function badInputTests(frontDoor: () => string): void {
     expectError(await input.request(fixtures), input.status, input.code)
   })
 
+  it.each(RAW_INPUTS)('answers $status $code to $name', async (input) => {
+    const reply = await rawRequest(fixtures.base, input)
+    expect(input.status).toContain(reply.status)
+    if (input.code !== '*') expect(reply.json?.error?.code).toBe(input.code)
+    expect(typeof reply.json?.error?.message).toBe('string')
+  })
+
+  it.each(HOSTS)(
+    'makes the short URL from its own address when Host is %j',
+    async (host) => {
+      const body = JSON.stringify({ url: uniqueUrl() })
+      const reply = await sendRaw(
+        fixtures.base,
+        `POST /api/links HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+      )
+      expect(reply.status).toBe(201)
+      expect(reply.json.shortUrl).toBe(`${publicUrl()}/${reply.json.code}`)
+    },
+  )
+
+  it('serves a normal client without a failure while 100 hostile requests arrive', async () => {
+    const traffic = await startTraffic(fixtures.base)
+    const statuses = await sendHostile(fixtures.base, 100)
+    await traffic.more(20)
+    await traffic.stop()
+    expect(traffic.failures).toEqual([])
+    expect(statuses.filter((status) => status === 0 || status >= 500)).toEqual(
+      [],
+    )
+  })
+
   it('keeps serving after every bad request', async () => {
     await Promise.all(BAD_INPUTS.map((input) => input.request(fixtures)))
+    await Promise.all(
+      RAW_INPUTS.map((input) => rawRequest(fixtures.base, input)),
+    )
     const link = await createLink(fixtures.base)
     expect((await send(fixtures.base, `/${link.code}`)).status).toBe(302)
     expect((await send(fixtures.base, `/${fixtures.link.code}`)).status).toBe(

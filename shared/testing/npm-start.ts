@@ -5,20 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from '../steps'
+import type { Topology } from '../topology'
 import { GiveUp, waitFor } from '../wait-for'
 import { tempDir } from './temp'
-
-export interface Topology {
-  step: string
-  frontDoor: string
-  nodes: {
-    name: string
-    role: string
-    url: string
-    pid: number
-    frontDoor: boolean
-  }[]
-}
 
 export interface NpmStart {
   topology: Topology
