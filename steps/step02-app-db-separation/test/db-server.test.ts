@@ -166,6 +166,24 @@ describe('database server: one SQLite file behind HTTP and a token', () => {
     expect(after['db.executes']).toBe((before['db.executes'] ?? 0) + 1)
   })
 
+  it('compiles a statement once and runs it again from its cache, still checked per endpoint', async () => {
+    const compiled = async () =>
+      (await send(db.url, '/metrics')).json.counters['db.statements_compiled']
+    const sql = 'SELECT code FROM links WHERE code = ? AND clicks >= 0'
+    const before = await compiled()
+    for (let i = 0; i < 3; i++) {
+      expect((await query(sql, [`c${i}`])).status).toBe(200)
+    }
+    expect(await compiled()).toBe(before + 1)
+    expectError(await execute(sql, ['c0']), 400, 'wrong_endpoint')
+    expectError(
+      await query(`${sql}; DELETE FROM links`, ['c0']),
+      400,
+      'invalid_sql',
+    )
+    expect(await compiled()).toBe(before + 1)
+  })
+
   it('refuses to start with a short token, naming the option', async () => {
     await expect(
       startDbServer({ name: 'db', dataFile: ':memory:', token: 'short' }),

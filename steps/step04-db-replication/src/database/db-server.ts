@@ -20,6 +20,7 @@ import {
 import { createMetrics } from '../common/metrics'
 import { adminRouter } from './backups'
 import { startReplication, type ReplicationOptions } from './replication'
+import type { Statement } from 'better-sqlite3'
 import { isUniqueViolation, openDatabase } from './sqlite-store'
 
 export interface DbServerOptions {
@@ -44,6 +45,9 @@ type Param = string | number | null
 const ALLOWED = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i
 const FORBIDDEN =
   /\b(ATTACH|DETACH|PRAGMA|VACUUM|REINDEX|ANALYZE|load_extension)\b|\bsqlite_|\breplication_/i
+
+// Enough for every statement the app sends, and a bound for one that varies.
+const CACHED_STATEMENTS = 100
 
 export async function startDbServer(options: DbServerOptions): Promise<Handle> {
   if (options.token.length < 16) {
@@ -138,6 +142,31 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
     }
     if (typeof sql !== 'string')
       throw badRequest('invalid_sql', 'sql must be a string')
+    const statement = compile(sql)
+    if (!validParams(params)) {
+      throw badRequest(
+        'invalid_params',
+        'params must be an array or object of strings, numbers or null',
+      )
+    }
+    // /query takes what changes nothing (so it is safe to retry); a write
+    // that also returns rows (RETURNING) fits neither endpoint.
+    const fits = reader ? statement.readonly : !statement.reader
+    if (!fits) {
+      const where = statement.readonly ? '/query' : '/execute without RETURNING'
+      throw badRequest('wrong_endpoint', `Send this statement to ${where}`)
+    }
+    return { statement, params: params as Param[] | Record<string, Param> }
+  }
+
+  // A statement cache, as every database driver keeps: an app sends the same
+  // few statements again and again, and compiling one (parse and plan) costs
+  // more than running it. Only statements that passed the checks are kept,
+  // and a client that sends endless new SQL empties the cache, never grows it.
+  const statements = new Map<string, Statement>()
+  function compile(sql: string): Statement {
+    const cached = statements.get(sql)
+    if (cached) return cached
     // Values travel as params, never inside the SQL text: no string literal
     // can smuggle an injection through a careless caller.
     if (sql.includes("'")) {
@@ -152,12 +181,6 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
         "Only SELECT, INSERT, UPDATE and DELETE on the app's own tables",
       )
     }
-    if (!validParams(params)) {
-      throw badRequest(
-        'invalid_params',
-        'params must be an array or object of strings, numbers or null',
-      )
-    }
     let statement
     try {
       // prepare() refuses a string with more than one statement.
@@ -165,14 +188,10 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
     } catch (error: unknown) {
       throw badRequest('invalid_sql', (error as Error).message)
     }
-    // /query takes what changes nothing (so it is safe to retry); a write
-    // that also returns rows (RETURNING) fits neither endpoint.
-    const fits = reader ? statement.readonly : !statement.reader
-    if (!fits) {
-      const where = statement.readonly ? '/query' : '/execute without RETURNING'
-      throw badRequest('wrong_endpoint', `Send this statement to ${where}`)
-    }
-    return { statement, params: params as Param[] | Record<string, Param> }
+    metrics.count('db.statements_compiled')
+    if (statements.size >= CACHED_STATEMENTS) statements.clear()
+    statements.set(sql, statement)
+    return statement
   }
 
   const server = await listen(createServer(app), options.port, options.host)
