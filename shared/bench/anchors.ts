@@ -11,7 +11,7 @@ import { once } from 'node:events'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { compiled } from '../build'
-import { asProcesses } from '../launcher'
+import { asProcesses, NODE_FLAGS } from '../launcher'
 import type { Comparison } from '../load'
 import { LOOPBACK, freePort } from '../net'
 import { findStep } from '../steps'
@@ -45,7 +45,7 @@ async function startAnchor(role: string, ...args: string[]): Promise<Server> {
   const js = await compiled(join(__dirname, 'anchor-servers.ts'))
   const child = spawn(
     process.execPath,
-    ['--enable-source-maps', js, role, ...args],
+    [...NODE_FLAGS, js, role, ...args], // as our nodes run
     {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     },
