@@ -7,6 +7,7 @@ import type { LinkStore } from '../app/link-store'
 import type { DbNode, Topology } from './monitor'
 import { currentContext } from '../app/request-context'
 import { waitFor } from '../../../../shared/wait-for'
+import { httpCall } from '../common/http-call'
 
 export interface DbNodesOptions {
   monitorUrl: string
@@ -24,7 +25,7 @@ export async function watchDbNodes({
   const headers = { Authorization: `Bearer ${token}` }
   const stores = new Map<string, LinkStore>()
   const fetchTopology = async () => {
-    const reply = await fetch(`${monitorUrl}/topology`, {
+    const reply = await httpCall(`${monitorUrl}/topology`, {
       headers,
       signal: AbortSignal.timeout(1000),
     })
@@ -80,7 +81,7 @@ export async function watchDbNodes({
       return Math.min(seq, Math.max(head, topology.headSeq))
     },
     async appliedSeq(node: DbNode): Promise<number> {
-      const reply = await fetch(`${node.url}/replication/status`, {
+      const reply = await httpCall(`${node.url}/replication/status`, {
         headers,
         signal: AbortSignal.timeout(500),
       })

@@ -8,6 +8,7 @@ import type Database from 'better-sqlite3'
 import express from 'express'
 import { delay, waitFor } from '../../../../shared/wait-for'
 import { HttpError, badRequest } from '../common/http-error'
+import { httpCall } from '../common/http-call'
 import {
   createReplicationLog,
   type LogEntry,
@@ -187,7 +188,7 @@ export async function startReplication(
   async function pullOnce(from: string) {
     const { seq, epoch: at } = store.position()
     const url = `${from}/replication/log?after=${seq}&epoch=${at}&waitMs=${paused ? 0 : 1000}`
-    const reply = await fetch(url, { headers: auth, signal: deadline(3000) })
+    const reply = await httpCall(url, { headers: auth, signal: deadline(3000) })
     if (role !== 'replica') return // promoted while we waited: not ours now
     if (reply.status === 409) return resync(from)
     if (!reply.ok) throw new Error(`log request failed: ${reply.status}`)
@@ -205,7 +206,7 @@ export async function startReplication(
   // Our log and the primary's disagree (we were a primary whose last writes
   // never reached the others): start again from a copy of the primary.
   async function resync(from: string) {
-    const reply = await fetch(`${from}/replication/snapshot`, {
+    const reply = await httpCall(`${from}/replication/snapshot`, {
       headers: auth,
       signal: deadline(10_000),
     })
@@ -278,7 +279,7 @@ export async function startReplication(
 
   // A deadline for one call, which close() also ends. Not AbortSignal.any
   // of the two: Node 20 may garbage-collect such a combined signal while a
-  // fetch waits on it, and the fetch then waits forever. `calls` holds this
+  // call waits on it, and the call then waits forever. `calls` holds this
   // controller until its timer fires or close() aborts it.
   function deadline(ms: number): AbortSignal {
     const controller = new AbortController()
@@ -314,7 +315,7 @@ export async function startReplication(
     log: store,
     close() {
       stopped.abort()
-      for (const call of calls) call.abort()
+      for (const controller of calls) controller.abort()
       for (const wake of waiting) wake()
     },
   }
@@ -328,7 +329,7 @@ async function newerPrimary(
   const statuses = await Promise.all(
     peers.map(async (url) => {
       try {
-        const reply = await fetch(`${url}/replication/status`, {
+        const reply = await httpCall(`${url}/replication/status`, {
           headers,
           signal: AbortSignal.timeout(3000),
         })

@@ -2,6 +2,7 @@
 // and report pass or fail to the pool. A check that does not answer within
 // `timeoutMs` fails, or one hung server would stall its own checks.
 import type { Pool } from './balancing-policy'
+import { httpCall } from '../common/http-call'
 
 export interface HealthCheckOptions {
   path: string
@@ -38,8 +39,9 @@ export function startHealthChecks(
 
 async function probe(url: URL, timeoutMs: number): Promise<boolean> {
   try {
-    const reply = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
-    await reply.body?.cancel()
+    const reply = await httpCall(url, {
+      signal: AbortSignal.timeout(timeoutMs),
+    })
     return reply.ok
   } catch {
     return false

@@ -14,6 +14,7 @@ import { listen, type Handle } from '../../../../shared/net'
 import { requireToken } from './db-server'
 import { HttpError, sendError } from '../common/http-error'
 import type { ReplicationStatus } from './replication'
+import { httpCall } from '../common/http-call'
 
 export interface DbNode {
   name: string
@@ -67,7 +68,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   let leaseUntil = 0 // on our clock: the primary may write until then
 
   const call = async (node: DbNode, path: string, body?: unknown) => {
-    const reply = await fetch(`${node.url}/replication/${path}`, {
+    const reply = await httpCall(`${node.url}/replication/${path}`, {
       method: body ? 'POST' : 'GET',
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

@@ -11,6 +11,7 @@ import type Database from 'better-sqlite3'
 import express from 'express'
 import { delay, waitFor } from '../../../../shared/wait-for'
 import { HttpError, badRequest } from '../common/http-error'
+import { httpCall } from '../common/http-call'
 import {
   createReplicationLog,
   type LogEntry,
@@ -223,7 +224,7 @@ export async function startReplication(
     const { seq, epoch: at } = store.position()
     const region = encodeURIComponent(options.region ?? '')
     const url = `${from}/replication/log?after=${seq}&epoch=${at}&waitMs=${paused ? 0 : 1000}&region=${region}`
-    const reply = await fetch(url, { headers: auth, signal: deadline(3000) })
+    const reply = await httpCall(url, { headers: auth, signal: deadline(3000) })
     if (role !== 'replica') return // promoted while we waited: not ours now
     if (reply.status === 409) return resync(from)
     if (!reply.ok) throw new Error(`log request failed: ${reply.status}`)
@@ -243,7 +244,7 @@ export async function startReplication(
   // Our log and the primary's disagree (we were a primary whose last writes
   // never reached the others): start again from a copy of the primary.
   async function resync(from: string) {
-    const reply = await fetch(`${from}/replication/snapshot`, {
+    const reply = await httpCall(`${from}/replication/snapshot`, {
       headers: auth,
       signal: deadline(10_000),
     })
@@ -339,7 +340,7 @@ export async function startReplication(
       if (role === 'primary' && options.witnessUrl) {
         const askedAt = Date.now()
         try {
-          const reply = await fetch(`${options.witnessUrl}/lease`, {
+          const reply = await httpCall(`${options.witnessUrl}/lease`, {
             method: 'POST',
             headers: { ...auth, 'Content-Type': 'application/json' },
             body: JSON.stringify({ name: options.name, epoch }),
@@ -358,7 +359,7 @@ export async function startReplication(
 
   // A deadline for one call, which close() also ends. Not AbortSignal.any
   // of the two: Node 20 may garbage-collect such a combined signal while a
-  // fetch waits on it, and the fetch then waits forever. `calls` holds this
+  // call waits on it, and the call then waits forever. `calls` holds this
   // controller until its timer fires or close() aborts it.
   function deadline(ms: number): AbortSignal {
     const controller = new AbortController()
@@ -395,7 +396,7 @@ export async function startReplication(
     log: store,
     close() {
       stopped.abort()
-      for (const call of calls) call.abort()
+      for (const controller of calls) controller.abort()
       for (const wake of waiting) wake()
     },
   }
@@ -409,7 +410,7 @@ async function newerPrimary(
   const statuses = await Promise.all(
     peers.map(async (url) => {
       try {
-        const reply = await fetch(`${url}/replication/status`, {
+        const reply = await httpCall(`${url}/replication/status`, {
           headers,
           signal: AbortSignal.timeout(3000),
         })

@@ -12,6 +12,7 @@ import { RESTORE } from '../database/backups'
 import type { DbNodes } from '../database/db-nodes'
 import type { LogEntry } from '../database/replication-log'
 import { SQL } from '../database/sqlite-store'
+import { httpCall } from '../common/http-call'
 
 export interface LogInvalidationOptions {
   nodes: Pick<DbNodes, 'topology'>
@@ -46,7 +47,7 @@ export function followChanges({
     const stop = () => call.abort()
     stopped.signal.addEventListener('abort', stop)
     try {
-      const reply = await fetch(url, { headers, signal: call.signal })
+      const reply = await httpCall(url, { headers, signal: call.signal })
       if (!reply.ok) throw new Error(`${url}: ${reply.status}`)
       return (await reply.json()) as T
     } finally {

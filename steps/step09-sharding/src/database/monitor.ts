@@ -19,6 +19,7 @@ import { requireToken } from './db-server'
 import { HttpError, sendError } from '../common/http-error'
 import type { ReplicationStatus } from './replication'
 import { isShardMap, readShardMap, type ShardMap } from '../sharding/shard-map'
+import { httpCall } from '../common/http-call'
 
 export interface DbNode {
   name: string
@@ -91,7 +92,7 @@ function watchGroup(options: GroupOptions) {
   let leaseUntil = 0 // on our clock: the primary may write until then
 
   const call = async (node: DbNode, path: string, body?: unknown) => {
-    const reply = await fetch(`${node.url}/replication/${path}`, {
+    const reply = await httpCall(`${node.url}/replication/${path}`, {
       method: body ? 'POST' : 'GET',
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),

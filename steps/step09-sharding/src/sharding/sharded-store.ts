@@ -18,6 +18,7 @@ import { createDbClient, DbError, type DbClient } from '../database/db-client'
 import { watchDbNodes, type DbNodes } from '../database/db-nodes'
 import { createReplicatedStore } from '../database/replicated-store'
 import { routerFor, type Router, type ShardMap } from './shard-map'
+import { httpCall } from '../common/http-call'
 
 export interface ShardedStoreOptions {
   /** The witness, as this region reaches it: shard map and topologies. */
@@ -46,7 +47,7 @@ export async function createShardedStore(options: ShardedStoreOptions) {
   const { witnessUrl, token, metrics, intervalMs = 500 } = options
   const headers = { Authorization: `Bearer ${token}` }
   const fetchMap = async () => {
-    const reply = await fetch(`${witnessUrl}/shard-map`, {
+    const reply = await httpCall(`${witnessUrl}/shard-map`, {
       headers,
       signal: AbortSignal.timeout(1000),
     })
