@@ -1,6 +1,7 @@
 // npm run bench [-- --quick]: every step's comparison with the step before
-// it (what `npm run load -- stepNN` prints), one after the other, then the
-// anchors (shared/bench/anchors.ts) and the dashboard's cost, written to
+// it (what `npm run load -- stepNN` prints), one after the other, then each
+// step's start-up time and memory (shared/bench/footprint.ts), the anchors
+// (shared/bench/anchors.ts) and the dashboard's cost, written to
 // bench/results.md with the machine they ran on, and drawn as SVG charts
 // beside it for the README.
 // --quick shrinks every load to a few hundred requests and writes *-quick.*
@@ -76,9 +77,7 @@ const anchorLabel = (row: Row) =>
   `${row.anchor} · ${row.path === '/healthz' ? '/healthz' : 'redirect'}`
 
 function charts(measured: Measured[]) {
-  const steps = measured.filter(
-    (m) => m.section !== 'Anchors' && m.section !== 'Dashboard',
-  )
+  const steps = measured.filter((m) => m.section.startsWith('step'))
   const anchors = measured.filter((m) => m.section === 'Anchors')
   return {
     'db-reads': barChart({
@@ -124,11 +123,16 @@ async function main() {
   const { anchors, balancerRatios, nginxVersion } =
     await import('../bench/anchors')
   const { dashboardCost } = await import('../bench/dashboard-cost')
+  const { footprint } = await import('../bench/footprint')
   const steps = listSteps().filter((step) => step.number >= 2)
   const plan = [
     ...steps.flatMap((step) =>
       comparisons(step).map((comparison) => ({ section: step.id, comparison })),
     ),
+    ...footprint().map((comparison) => ({
+      section: 'Start-up and memory',
+      comparison,
+    })),
     ...anchors().map((comparison) => ({ section: 'Anchors', comparison })),
     ...dashboardCost().map((comparison) => ({
       section: 'Dashboard',
