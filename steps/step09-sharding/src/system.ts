@@ -22,7 +22,7 @@ import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { LOOPBACK, freePort } from '../../../shared/net'
 import { redisNode, startRedis } from '../../../shared/redis'
-import { delay, waitFor } from '../../../shared/wait-for'
+import { GiveUp, delay, waitFor } from '../../../shared/wait-for'
 import {
   inProcess,
   type Launch,
@@ -31,7 +31,7 @@ import {
 import type { RateLimitOptions } from './balancer/rate-limit'
 import type { Mode } from './region/global-policy'
 import { roles } from './roles'
-import { createDbClient } from './database/db-client'
+import { createDbClient, DbError, type Params } from './database/db-client'
 import {
   DEFAULT_VNODES,
   readShardMap,
@@ -607,6 +607,35 @@ export async function startSystem(
     })
   }
 
+  // Every write of a move is idempotent (INSERT OR IGNORE, an UPDATE to what
+  // is already set, a DELETE), so a primary that is briefly away (a lease
+  // renewed late on a busy machine, a failover) is waited out and the
+  // statement sent again, rather than the move given up half way. What the
+  // database refuses (a 4xx) will not change: that stops at once.
+  const writeOnPrimary = (
+    group: string,
+    epoch: number,
+    sql: string,
+    params: Params,
+  ) =>
+    waitFor(
+      `${group}'s primary to take a write of the move`,
+      async () => {
+        const db = await primaryOf(group, epoch)
+        try {
+          await db.execute(sql, params)
+          return true
+        } catch (error: unknown) {
+          if (error instanceof DbError && error.status < 500)
+            throw new GiveUp(error.message)
+          throw error
+        } finally {
+          db.close()
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    )
+
   // Resharding online. 1: the new map goes out with the old one beside it
   // (`previous`), and every shard node learns its epoch before a key moves:
   // from then on no app server writes with the old map. 2: every row whose
@@ -715,17 +744,14 @@ export async function startSystem(
             // lands meanwhile is carried over below.
             await delay(pauseMs)
             for (const [to, list] of byOwner) {
-              const target = await primaryOf(to, during.epoch)
-              try {
-                await target.execute(
-                  copySql(list.length),
-                  list.flatMap((row) =>
-                    COLUMNS.map((column) => row[column] ?? null),
-                  ),
-                )
-              } finally {
-                target.close()
-              }
+              await writeOnPrimary(
+                to,
+                during.epoch,
+                copySql(list.length),
+                list.flatMap((row) =>
+                  COLUMNS.map((column) => row[column] ?? null),
+                ),
+              )
             }
           }
         } finally {
@@ -753,18 +779,12 @@ export async function startSystem(
               some,
             )
             for (const row of deleted) {
-              const target = await primaryOf(
+              await writeOnPrimary(
                 moved.get(row.code)!.to,
                 during.epoch,
+                'UPDATE links SET deleted_at = ? WHERE code = ? AND deleted_at IS NULL',
+                [row.deleted_at, row.code],
               )
-              try {
-                await target.execute(
-                  'UPDATE links SET deleted_at = ? WHERE code = ? AND deleted_at IS NULL',
-                  [row.deleted_at, row.code],
-                )
-              } finally {
-                target.close()
-              }
             }
           }
         } finally {
@@ -784,17 +804,14 @@ export async function startSystem(
       )
 
       for (const [from, codes] of groups('from')) {
-        const source = await primaryOf(from, cutOver.epoch)
-        try {
-          for (let i = 0; i < codes.length; i += PAGE) {
-            const some = codes.slice(i, i + PAGE)
-            await source.execute(
-              `DELETE FROM links WHERE code IN (${marks(some.length)})`,
-              some,
-            )
-          }
-        } finally {
-          source.close()
+        for (let i = 0; i < codes.length; i += PAGE) {
+          const some = codes.slice(i, i + PAGE)
+          await writeOnPrimary(
+            from,
+            cutOver.epoch,
+            `DELETE FROM links WHERE code IN (${marks(some.length)})`,
+            some,
+          )
         }
       }
       progress(`removed ${moved.size} old copies`)

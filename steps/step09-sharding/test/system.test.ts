@@ -136,8 +136,10 @@ describe('twenty-three processes with npm start', () => {
           env: { ...process.env, RUN_DIR: dirname(started.runFile) },
         },
       )
-      expect(reshard.stdout).toContain('starting shard-4')
-      expect(reshard.stdout).toMatch(
+      // Its errors too, so that a failed move says why.
+      const said = `${reshard.stdout}${reshard.stderr}`
+      expect(said).toContain('starting shard-4')
+      expect(said).toMatch(
         /Added shard-4: \d+ of 8 links moved \(\d+\.\d%\) in \d+ ms; the shard map is at epoch 3\./,
       )
       all = await waitFor('the topology file to list shard-4', () => {
