@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import type { Comparison } from '../load'
 import { listSteps, shortName } from '../steps'
+import { createLink } from '../testing/http'
 import { npmStart } from '../testing/npm-start'
 import { delay, waitFor } from '../wait-for'
 
@@ -31,20 +32,12 @@ function median(values: number[]): number {
     : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
+// Throws until the front door creates a link and redirects to it
+// (waitFor asks again).
 async function redirects(frontDoor: string): Promise<boolean> {
-  try {
-    const created = await fetch(`${frontDoor}/api/links`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ url: 'https://example.com/footprint' }),
-    })
-    if (created.status !== 201) return false
-    const { code } = (await created.json()) as { code: string }
-    const answer = await fetch(`${frontDoor}/${code}`, { redirect: 'manual' })
-    return answer.status === 302
-  } catch {
-    return false
-  }
+  const { code } = await createLink(frontDoor)
+  const answer = await fetch(`${frontDoor}/${code}`, { redirect: 'manual' })
+  return answer.status === 302
 }
 
 async function measure(): Promise<object[]> {
