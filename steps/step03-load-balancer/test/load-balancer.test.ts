@@ -89,6 +89,48 @@ describe('load balancer: proxying, retries and failures', () => {
     expect(reply.headers['x-served-by']).toBe('app-1')
   })
 
+  it('joins repeated X-Forwarded-For lines and replaces X-Forwarded-Proto', async () => {
+    const lb = await start([upstreams[0]!.url])
+    const reply = await sendRaw(
+      lb.url,
+      'GET /x HTTP/1.1\r\nHost: sho.rt\r\nX-Forwarded-For: 203.0.113.7\r\n' +
+        'X-Forwarded-For: 198.51.100.2\r\nX-Forwarded-Proto: https\r\n' +
+        'Connection: close\r\n\r\n',
+    )
+    const seen = reply.json.headers
+    expect(seen['x-forwarded-for']).toBe('203.0.113.7, 198.51.100.2, 127.0.0.1')
+    expect(seen['x-forwarded-proto']).toBe('http')
+  })
+
+  it("passes the app server's answer headers on as sent, repeated ones too, without its hop-by-hop headers", async () => {
+    const app = await listen(
+      createHttpServer((req, res) => {
+        res.writeHead(200, [
+          ['Content-Type', 'application/json'],
+          ['Set-Cookie', 'a=1'],
+          ['Set-Cookie', 'b=2'],
+          ['Connection', 'keep-alive, X-Hop-Secret'],
+          ['Keep-Alive', 'timeout=5'],
+          ['X-Hop-Secret', 'for this hop only'],
+          ['X-Custom', 'kept'],
+        ])
+        res.end('{}')
+      }),
+    )
+    try {
+      const lb = await start([app.url])
+      const { headers } = await rawGet(lb.url, '/x', {})
+      expect(headers['set-cookie']).toEqual(['a=1', 'b=2'])
+      expect(headers['x-custom']).toBe('kept')
+      expect(headers['x-hop-secret']).toBeUndefined()
+      expect(headers['keep-alive']).toBeUndefined()
+    } finally {
+      await balancer?.close()
+      balancer = undefined
+      await app.close()
+    }
+  })
+
   it('passes a POST body through unchanged', async () => {
     const lb = await start([upstreams[0]!.url])
     const reply = await postJson(lb.url, '/api/links', {

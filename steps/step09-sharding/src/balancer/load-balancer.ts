@@ -12,7 +12,7 @@ import {
 import { listen, type Handle } from '../../../../shared/net'
 import { createPool, type PolicyName, type Pool } from './balancing-policy'
 import { startHealthChecks, type HealthCheckOptions } from './health-checks'
-import { forwardedHeaders, withoutHopByHop } from './proxy-headers'
+import { forwardedRawHeaders, withoutHopByHopRaw } from './proxy-headers'
 import { createRateLimiter, type RateLimitOptions } from './rate-limit'
 
 export interface LoadBalancerOptions {
@@ -71,9 +71,16 @@ export async function startLoadBalancer(
       throw new TypeError(
         `LoadBalancerOptions.servers: "${server}" is not a URL`,
       )
+  // Each address parsed once, not on every request (there are few of them).
+  const addresses = new Map<string, { host: string; port: number }>()
   const addressOf = (url: string) => {
-    const { hostname, port } = new URL(url)
-    return { host: hostname, port: Number(port) || 80 }
+    let address = addresses.get(url)
+    if (!address) {
+      const { hostname, port } = new URL(url)
+      address = { host: hostname, port: Number(port) || 80 }
+      addresses.set(url, address)
+    }
+    return address
   }
   const pool = createPool(options.servers, {
     policy: options.policy ?? 'round-robin',
@@ -164,11 +171,13 @@ export async function startLoadBalancer(
     client: string,
   ) {
     return new Promise<Failure | undefined>((resolve) => {
+      const { host, port } = addressOf(via)
       const upstream = request({
-        ...addressOf(via),
+        host,
+        port,
         path,
         method: req.method,
-        headers: forwardedHeaders(req.headers, client),
+        headers: forwardedRawHeaders(req, client),
         agent,
         timeout: timeoutMs,
       })
@@ -195,32 +204,33 @@ export async function startLoadBalancer(
       upstream.on('error', (error: NodeJS.ErrnoException) => {
         fail(error.code === 'ECONNREFUSED' ? 'refused' : 'reset')
       })
-      // Send the body only once connected: a refused connection then has
-      // consumed nothing, and the same request can go to the next server.
-      upstream.on('socket', (socket) => {
-        // Most requests (a GET) have no body: end at once, no empty pipe.
-        const send = () => {
-          if (req.complete && req.readableLength === 0) {
-            req.resume()
-            upstream.end()
-          } else req.pipe(upstream)
-        }
-        if (socket.connecting) socket.once('connect', send)
-        else send()
-      })
+      // A request without a body (no Content-Length, no Transfer-Encoding:
+      // a GET) goes at once, whole. A body is sent only once connected: a
+      // refused connection has then consumed nothing of either, and the same
+      // request can go to the next server.
+      if (hasNoBody(req)) upstream.end()
+      else
+        upstream.on('socket', (socket) => {
+          const send = () => req.pipe(upstream)
+          if (socket.connecting) socket.once('connect', send)
+          else send()
+        })
       upstream.on('response', (answer) => {
         if (state !== 'pending') {
           answer.resume() // an abandoned attempt answered late: discard it
           return
         }
         state = 'answering'
-        res.writeHead(answer.statusCode ?? 502, withoutHopByHop(answer.headers))
+        res.writeHead(
+          answer.statusCode ?? 502,
+          withoutHopByHopRaw(answer.rawHeaders),
+        )
         answer.pipe(res)
         // The app server died mid-body: pipe() would leave the client waiting.
         answer.on('close', () => answer.complete || res.destroy())
         resolve(undefined)
       })
-      res.on('finish', finished)
+      // After the answer's last byte, or when the client went away first.
       res.on('close', () => {
         finished()
         if (res.writableFinished) return
@@ -254,6 +264,14 @@ export async function startLoadBalancer(
       agent.destroy()
     },
   }
+}
+
+function hasNoBody(req: IncomingMessage) {
+  const { headers } = req
+  return (
+    headers['content-length'] === undefined &&
+    headers['transfer-encoding'] === undefined
+  )
 }
 
 function sendError(
