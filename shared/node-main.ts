@@ -2,7 +2,7 @@
 // process. The launcher passes the node's role as the first argument and its
 // options as JSON in WORKSHOP_NODE; the node reports its URL back over IPC.
 import type { Roles } from './launcher'
-import { watchProcess } from './process-stats'
+import { processStats } from './process-stats'
 
 export async function runNode(roles: Roles): Promise<void> {
   const role = process.argv[2] ?? ''
@@ -17,16 +17,15 @@ export async function runNode(roles: Roles): Promise<void> {
   const options = JSON.parse(process.env.WORKSHOP_NODE ?? '{}') as {
     name?: string
   }
-  // CPU, memory and answer times, to the launcher once a second.
-  const stats = watchProcess()
   // Until its server listens, a node must not exit because nothing seems
   // pending: some waits at start-up hold no handle of their own (undici's
   // fetch unrefs pooled sockets), and Node would exit with code 0 mid-start.
   const starting = setInterval(() => {}, 60_000)
   const handle = await start(options).finally(() => clearInterval(starting))
   console.log(`${options.name ?? role} (${role}) listening on ${handle.url}`)
-  process.send?.({ ready: handle.url, stats: stats.read() })
-  setInterval(() => process.send?.({ stats: stats.read() }), 1000).unref()
+  // CPU, memory and answer times, to the launcher once a second.
+  process.send?.({ ready: handle.url, stats: processStats() })
+  setInterval(() => process.send?.({ stats: processStats() }), 1000).unref()
 
   let stopping = false
   const stop = async () => {

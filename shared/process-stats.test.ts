@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import {
   LATENCY_BUCKETS_MS,
   bucketOf,
+  metricsOfProcess,
   percentile,
   type ProcessStats,
 } from './process-stats'
@@ -22,10 +23,11 @@ describe('process stats', () => {
       { encoding: 'utf8' },
     )
     expect(child.stderr).toBe('')
-    const { before, after } = JSON.parse(child.stdout) as Record<
+    const { before, after, own, others } = JSON.parse(child.stdout) as Record<
       'before' | 'after',
       ProcessStats
-    >
+    > &
+      Record<'own' | 'others', ReturnType<typeof metricsOfProcess>>
     expect(after.requests - before.requests).toBe(3)
     const latency = after.latency.map((n, i) => n - before.latency[i]!)
     expect(latency.reduce((a, b) => a + b, 0)).toBe(3)
@@ -33,6 +35,13 @@ describe('process stats', () => {
     expect(latency[LATENCY_BUCKETS_MS.indexOf(100)]).toBe(1)
     expect(after.cpuMs).toBeGreaterThan(0)
     expect(after.rssMb).toBeGreaterThan(10)
+    // Each server's /metrics counts its own answers only.
+    expect(own.requests).toBe(3)
+    expect(others.requests).toBe(1)
+    expect(own.latency.counts[LATENCY_BUCKETS_MS.indexOf(100)]).toBe(1)
+    expect(own.latency.upperBoundsMs).toEqual([...LATENCY_BUCKETS_MS, null])
+    expect(own.p99Ms).toBe(100)
+    expect(own.cpuMs).toBeGreaterThan(0)
   })
 
   it('reads a percentile as the bucket bound it falls under', () => {

@@ -3,8 +3,9 @@
 // see every request an http.Server answers (Express or plain node:http), so
 // no step's code has to time anything: the way a platform measures a
 // container from outside its code (cgroups for CPU, a sidecar for latency).
-// The node sends these over IPC to the launcher once a second; the dashboard
-// and the bench read them there (RunningNode.stats).
+// A node shows them in its own /metrics (metricsOfProcess) and sends the
+// same figures over IPC to the launcher once a second, where the dashboard
+// reads them (RunningNode.stats), nodes without a /metrics included.
 import { subscribe } from 'node:diagnostics_channel'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
@@ -52,37 +53,77 @@ export function percentile(
   return Number.POSITIVE_INFINITY
 }
 
-/** Starts counting this process's answers; read() gives the figures so far. */
-export function watchProcess(): { read(): ProcessStats } {
-  const started = new WeakMap<ServerResponse, number>()
-  const latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0)
-  let requests = 0
-  subscribe('http.server.request.start', (message) => {
-    const { request, response } = message as {
-      request: IncomingMessage
-      response: ServerResponse
-    }
-    if (!MONITORING.test(request.url ?? ''))
-      started.set(response, performance.now())
-  })
-  subscribe('http.server.response.finish', (message) => {
-    const { response } = message as { response: ServerResponse }
-    const at = started.get(response)
-    if (at === undefined) return
-    started.delete(response)
-    requests++
-    latency[bucketOf(performance.now() - at)]!++
-  })
+interface Answers {
+  requests: number
+  latency: number[]
+}
+
+const answers = (): Answers => ({
+  requests: 0,
+  latency: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0),
+})
+
+// Counted from the moment this module loads: every server of the process
+// together, and each server apart by the port it listens on (several nodes
+// share one process when a test runs them in-process).
+const wholeProcess = answers()
+const byPort = new Map<number, Answers>()
+// When an answer began, kept on the response itself: cheaper per request
+// than a map from responses to times.
+const STARTED = Symbol('answer started')
+type Timed = ServerResponse & { [STARTED]?: number }
+
+subscribe('http.server.request.start', (message) => {
+  const { request, response } = message as {
+    request: IncomingMessage
+    response: Timed
+  }
+  if (!MONITORING.test(request.url ?? '')) response[STARTED] = performance.now()
+})
+subscribe('http.server.response.finish', (message) => {
+  const { response } = message as { response: Timed }
+  const at = response[STARTED]
+  if (at === undefined) return
+  const bucket = bucketOf(performance.now() - at)
+  const port = response.socket?.localPort ?? 0
+  let server = byPort.get(port)
+  if (!server) byPort.set(port, (server = answers()))
+  for (const counts of [wholeProcess, server]) {
+    counts.requests++
+    counts.latency[bucket]!++
+  }
+})
+
+function figures({ requests, latency }: Answers): ProcessStats {
+  const cpu = process.cpuUsage()
   return {
-    read() {
-      const cpu = process.cpuUsage()
-      return {
-        at: Date.now(),
-        cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-        rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
-        requests,
-        latency: [...latency],
-      }
-    },
+    at: Date.now(),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    rssMb: Math.round(process.memoryUsage.rss() / 2 ** 20),
+    requests,
+    latency: [...latency],
+  }
+}
+
+/** This process's figures so far: CPU, memory, every server's answers. */
+export function processStats(): ProcessStats {
+  return figures(wholeProcess)
+}
+
+/** What a node shows under "process" in its /metrics: the figures of the
+ * process it runs in, with the answers of its own server (the one listening
+ * on `port`), the latency histogram labelled by its buckets. */
+export function metricsOfProcess(port: number | undefined) {
+  const { cpuMs, rssMb, requests, latency } = figures(
+    byPort.get(port ?? 0) ?? answers(),
+  )
+  return {
+    pid: process.pid,
+    cpuMs,
+    rssMb,
+    requests,
+    p50Ms: percentile(latency, 0.5) ?? null,
+    p99Ms: percentile(latency, 0.99) ?? null,
+    latency: { upperBoundsMs: [...LATENCY_BUCKETS_MS, null], counts: latency },
   }
 }

@@ -29,7 +29,7 @@ const clicksOf = async (system: System, code: string) =>
   (await send(system.url, `/api/links/${code}`)).json?.clicks as number
 
 describe('nineteen processes with npm start', () => {
-  it('starts the workers beside the queues in asia, each a tier of its own, restarts one killed from a shell, lists dead letters, and Ctrl-C leaves none behind', async () => {
+  it('starts the workers beside the queues in asia, each a tier of its own, shows each node’s process figures in its metrics, restarts one killed from a shell, lists dead letters, and Ctrl-C leaves none behind', async () => {
     const started = await npmStart('step08')
     const { frontDoor, nodes } = started.topology
     try {
@@ -47,6 +47,26 @@ describe('nineteen processes with npm start', () => {
         const details = await send(frontDoor, `/api/links/${link.code}`)
         return details.json?.clicks === 1
       })
+      // Every node that answers for itself shows what its own process costs.
+      const measured = {
+        app: '/metrics',
+        database: '/metrics',
+        worker: '/metrics',
+        edge: '/_edge/metrics',
+      }
+      for (const node of nodes) {
+        const path = measured[node.role as keyof typeof measured]
+        if (!path) continue
+        const figures = (await send(node.url, path)).json.process
+        expect(figures).toMatchObject({ pid: node.pid })
+        expect(figures.cpuMs).toBeGreaterThan(0)
+        expect(figures.latency.counts).toHaveLength(13)
+      }
+      const door = nodes.find((n) => n.frontDoor)!
+      const { process: doorFigures } = (await send(door.url, '/_edge/metrics'))
+        .json
+      // The create, the redirect and the polls for the click at least.
+      expect(doorFigures.requests).toBeGreaterThanOrEqual(3)
       // A worker killed from a shell: the supervisor starts it again.
       const worker = nodes.find((n) => n.name === 'notifications')!
       process.kill(worker.pid, 'SIGKILL')

@@ -19,6 +19,7 @@ import {
 import { createMetrics } from '../common/metrics'
 import type { Statement } from 'better-sqlite3'
 import { isUniqueViolation, openDatabase } from './sqlite-store'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export interface DbServerOptions {
   name: string
@@ -54,7 +55,11 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
     res.json({ status: 'ok', node: options.name })
   })
   app.get('/metrics', (req, res) => {
-    res.json({ node: options.name, counters: metrics.snapshot() })
+    res.json({
+      node: options.name,
+      counters: metrics.snapshot(),
+      process: metricsOfProcess(req.socket.localPort),
+    })
   })
   app.use(requireToken(options.token))
   app.use(requireJson, express.json({ limit: '64kb' }))

@@ -14,6 +14,7 @@ import { CodeTakenError, type Link, type LinkStore } from './link-store'
 import { generateCode, validateAlias, validateUrl, expiryFrom } from './links'
 import { createMetrics, type Metrics } from '../common/metrics'
 import { allowOnly } from './methods'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export interface AppDeps {
   store: LinkStore
@@ -59,7 +60,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', node })
   })
   app.get('/metrics', (req, res) => {
-    res.json({ node, counters: metrics.snapshot() })
+    res.json({
+      node,
+      counters: metrics.snapshot(),
+      process: metricsOfProcess(req.socket.localPort),
+    })
   })
 
   app.post(

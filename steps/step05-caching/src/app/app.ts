@@ -19,6 +19,7 @@ import {
 import { generateCode, validateAlias, validateUrl, expiryFrom } from './links'
 import { createMetrics, type Metrics } from '../common/metrics'
 import { allowOnly } from './methods'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export interface AppDeps {
   store: LinkStore
@@ -64,7 +65,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', node })
   })
   app.get('/metrics', (req, res) => {
-    res.json({ node, counters: metrics.snapshot() })
+    res.json({
+      node,
+      counters: metrics.snapshot(),
+      process: metricsOfProcess(req.socket.localPort),
+    })
   })
 
   app.post(

@@ -22,6 +22,7 @@ import { adminRouter } from './backups'
 import { startReplication, type ReplicationOptions } from './replication'
 import type { Statement } from 'better-sqlite3'
 import { isUniqueViolation, openDatabase } from './sqlite-store'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export interface DbServerOptions {
   name: string
@@ -74,6 +75,7 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
       node: options.name,
       counters: metrics.snapshot(),
       replication: replication.status(),
+      process: metricsOfProcess(req.socket.localPort),
     })
   })
   if (options.adminToken) {

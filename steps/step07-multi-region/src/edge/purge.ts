@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Metrics } from '../common/metrics'
 import type { HttpCache } from './http-cache'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export function adminRoutes(
   name: string,
@@ -25,6 +26,7 @@ export function adminRoutes(
           node: name,
           counters: metrics.snapshot(),
           cache: cache.stats(),
+          process: metricsOfProcess(req.socket.localPort),
         }),
       )
     }

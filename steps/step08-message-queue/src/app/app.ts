@@ -22,6 +22,7 @@ import { createMetrics, type Metrics } from '../common/metrics'
 import { assetRoutes } from './assets'
 import type { EventType } from '../queue/events'
 import { allowOnly } from './methods'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export interface AppDeps {
   store: LinkStore
@@ -77,7 +78,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.json({ status: 'ok', node })
   })
   app.get('/metrics', (req, res) => {
-    res.json({ node, counters: metrics.snapshot() })
+    res.json({
+      node,
+      counters: metrics.snapshot(),
+      process: metricsOfProcess(req.socket.localPort),
+    })
   })
 
   app.post(

@@ -15,6 +15,7 @@ import { watchDbNodes } from '../database/db-nodes'
 import { createClickCounter } from './click-counter'
 import type { LinkEvent } from './events'
 import { auditLog, emailOutbox } from './outbox'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export type WorkerKind = 'click-analytics' | 'notifications' | 'audit-log'
 
@@ -127,6 +128,7 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
           node: options.name,
           counters: metrics.snapshot(),
           queues,
+          process: metricsOfProcess(req.socket.localPort),
         }),
       )
     const given = Buffer.from(req.headers.authorization ?? '')
