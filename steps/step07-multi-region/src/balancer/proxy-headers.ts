@@ -22,8 +22,12 @@ const HOP_BY_HOP = new Set([
 
 // A Connection header may name more headers that belong to this hop only.
 function namedIn(connection: string): string[] {
+  // What nearly every client sends names nothing more: no list to build.
+  if (ONLY_KEEP_ALIVE_OR_CLOSE.test(connection)) return []
   return connection.split(',').map((name) => name.trim().toLowerCase())
 }
+
+const ONLY_KEEP_ALIVE_OR_CLOSE = /^\s*(?:keep-alive|close)?\s*$/i
 
 export function withoutHopByHop(
   headers: IncomingHttpHeaders,
