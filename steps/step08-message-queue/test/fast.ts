@@ -1,6 +1,8 @@
 // The options every test of this step starts the system with: short
-// intervals, a small WAN delay, short leases, no rate limit at the edges,
-// and a worker's jobs back in the queue a second after it died.
+// intervals, a small WAN delay, short leases (long enough that a renewal
+// late on a loaded machine does not cost a primary its lease), no rate
+// limit at the edges, and a worker's jobs back in the queue a second after
+// it died.
 import type { SystemOptions } from '../src/system'
 
 export const token = 'a-test-token-of-enough-length'
@@ -16,8 +18,8 @@ export const fast: Omit<SystemOptions, 'dataDir'> = {
   rise: 2,
   wanDelayMs: 5,
   witnessDelayMs: 1,
-  leaseMs: 600,
-  driftMs: 100,
+  leaseMs: 1500,
+  driftMs: 200,
   edgeRateLimit: false,
   stalledIntervalMs: 1000,
 }
