@@ -6,8 +6,13 @@ import { waitFor } from '../wait-for'
 describe('CPU time read from /proc (the bench)', () => {
   it("counts a busy child process's CPU time going up, and an idle one's not", async () => {
     const busy = spawn(process.execPath, ['-e', 'for (;;) {}'])
-    const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'])
+    const idle = spawn(process.execPath, [
+      '-e',
+      "setInterval(() => {}, 1000); console.log('idle')",
+    ])
     try {
+      // Node's own start-up is work: count from once the idle child idles.
+      await once(idle.stdout, 'data')
       await waitFor('both children to start', () => busy.pid && idle.pid)
       const busyBefore = cpuMsOf([busy.pid!])
       const idleBefore = cpuMsOf([idle.pid!])
