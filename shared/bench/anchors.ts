@@ -302,13 +302,13 @@ async function pairedRounds() {
         )
         rows.push({
           path,
-          round,
+          round: String(round), // a label, not a figure
           'wrong or errors': wrong[0]! + wrong[1]!,
           'minimal proxy CPU ms / 1,000': m,
           'our balancer CPU ms / 1,000': o,
           'ours / minimal': Number((o / m).toFixed(2)),
-          'p99 ms, minimal': results[0]!.latency.p99,
-          'p99 ms, ours': results[1]!.latency.p99,
+          'p99 ms (minimal)': results[0]!.latency.p99,
+          'p99 ms (ours)': results[1]!.latency.p99,
         })
       }
     }
