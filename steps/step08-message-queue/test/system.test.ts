@@ -47,13 +47,21 @@ describe('nineteen processes with npm start', () => {
         const details = await send(frontDoor, `/api/links/${link.code}`)
         return details.json?.clicks === 1
       })
-      // Every node that answers for itself shows what its own process costs.
+      // Every node with a /metrics of its own shows what its process costs.
       const measured = {
         app: '/metrics',
         database: '/metrics',
         worker: '/metrics',
+        monitor: '/metrics',
+        wan: '/metrics',
         edge: '/_edge/metrics',
       }
+      // The balancers pass every path on to the app servers: their figures
+      // reach the launcher and the dashboard only.
+      const roles = new Set(nodes.map((node) => node.role))
+      expect(Object.keys(measured).filter((role) => !roles.has(role))).toEqual(
+        [],
+      )
       for (const node of nodes) {
         const path = measured[node.role as keyof typeof measured]
         if (!path) continue

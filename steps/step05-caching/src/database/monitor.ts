@@ -6,6 +6,7 @@
 import { createServer } from 'node:http'
 import express from 'express'
 import { listen, type Handle } from '../../../../shared/net'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 import { requireToken } from './db-server'
 import { HttpError, sendError } from '../common/http-error'
 import type { ReplicationStatus } from './replication'
@@ -174,6 +175,12 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   app.disable('x-powered-by')
   app.get('/healthz', (req, res) => {
     res.json({ status: 'ok', node: options.name })
+  })
+  app.get('/metrics', (req, res) => {
+    res.json({
+      node: options.name,
+      process: metricsOfProcess(req.socket.localPort),
+    })
   })
   app.get('/topology', requireToken(token), (req, res) => {
     if (!adopted) throw new HttpError(503, 'not_ready', 'No primary found yet')

@@ -9,6 +9,7 @@
 import { createServer as createHttpServer } from 'node:http'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import { LOOPBACK, listen, type Handle } from '../../../../shared/net'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 
 export interface WanLink {
   /** e.g. "edge-us -> origin" */
@@ -46,6 +47,17 @@ export async function startWan(options: WanOptions): Promise<Handle> {
         res.writeHead(200, { 'Content-Type': 'application/json' })
         return void res.end(
           JSON.stringify({ status: 'ok', node: options.name }),
+        )
+      }
+      // What the node costs: its links carry bytes, not HTTP answers, so
+      // only the CPU time and memory say anything here.
+      if (req.method === 'GET' && req.url === '/metrics') {
+        res.writeHead(200, { 'Content-Type': 'application/json' })
+        return void res.end(
+          JSON.stringify({
+            node: options.name,
+            process: metricsOfProcess(req.socket.localPort),
+          }),
         )
       }
       if (req.method !== 'POST' || !action) {
