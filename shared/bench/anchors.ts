@@ -203,6 +203,12 @@ async function rawNodeAgainstStep1() {
   }
 }
 
+// What the proxies carry, and the status each answer must have.
+const PROXIED_PATHS = [
+  ['/healthz', 200],
+  ['/abc1234', 302],
+] as const
+
 async function proxies() {
   const backends = await Promise.all(
     [1, 2, 3].map(() => startAnchor('backend')),
@@ -221,10 +227,7 @@ async function proxies() {
   ]
   try {
     const rows: object[] = []
-    for (const [path, expected] of [
-      ['/healthz', 200],
-      ['/abc1234', 302],
-    ] as const) {
+    for (const [path, expected] of PROXIED_PATHS) {
       for (const { what, server, missing } of running) {
         if (!server) {
           rows.push({ anchor: what, path, 'wrong status': missing })
@@ -278,10 +281,7 @@ async function pairedRounds() {
     )
   try {
     const rows: object[] = []
-    for (const [path, expected] of [
-      ['/healthz', 200],
-      ['/abc1234', 302],
-    ] as const) {
+    for (const [path, expected] of PROXIED_PATHS) {
       console.log(`  both proxies, ${path}...`)
       await both(path, WARM_UP_SECONDS)
       for (let round = 1; round <= PAIRED_ROUNDS; round++) {
