@@ -102,6 +102,17 @@ describe('load balancer: proxying, retries and failures', () => {
     expect(seen['x-forwarded-proto']).toBe('http')
   })
 
+  it('keeps Host when the Connection header names it', async () => {
+    const lb = await start([upstreams[0]!.url])
+    const reply = await rawGet(lb.url, '/x', {
+      Host: 'sho.rt',
+      Connection: 'keep-alive, Host, X-Hop-Secret',
+      'X-Hop-Secret': 'for this hop only',
+    })
+    expect(reply.json.headers.host).toBe('sho.rt')
+    expect(reply.json.headers['x-hop-secret']).toBeUndefined()
+  })
+
   it("passes the app server's answer headers on as sent, repeated ones too, without its hop-by-hop headers", async () => {
     const app = await listen(
       createHttpServer((req, res) => {

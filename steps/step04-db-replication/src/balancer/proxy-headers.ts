@@ -77,7 +77,9 @@ export function withoutHopByHopRaw(
     if (!HOP_BY_HOP.has(name) && !replaced?.has(name))
       out.push(name, raw[i + 1]!)
   }
-  named = named.filter((name) => !HOP_BY_HOP.has(name))
+  // Host is never one hop's: dropped, the list would go on with no Host at
+  // all (the object form gets Node's own, the app server's address).
+  named = named.filter((name) => !HOP_BY_HOP.has(name) && name !== 'host')
   if (named.length === 0) return out // the usual case: one pass
   const kept: string[] = []
   for (let i = 0; i < out.length; i += 2)
