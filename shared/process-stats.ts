@@ -30,7 +30,8 @@ export interface ProcessStats {
 // scrapes (the dashboard's included) stay out of the counts, and so do a
 // replica's long polls for the primary's log, which wait up to seconds for
 // news by design and would read as a slow primary.
-const MONITORING = /^\/(healthz|metrics|_edge\/metrics|replication\/log)(\?|$)/
+const MONITORING =
+  /^\/(healthz|metrics|_edge\/metrics|_lb\/metrics|replication\/log)(\?|$)/
 
 export function bucketOf(ms: number): number {
   const i = LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound)

@@ -102,6 +102,22 @@ describe('load balancer: proxying, retries and failures', () => {
     expect(seen['x-forwarded-proto']).toBe('http')
   })
 
+  it('answers GET /_lb/metrics itself with its process figures, and passes every other path on', async () => {
+    const lb = await start([upstreams[0]!.url])
+    await send(lb.url, '/x')
+    const reply = await send(lb.url, '/_lb/metrics')
+    expect(reply.status).toBe(200)
+    expect(reply.json).toMatchObject({
+      node: 'lb',
+      process: { pid: process.pid, requests: 1 },
+    })
+    expect(reply.json.process.latency.counts).toHaveLength(13)
+    expect(gets(upstreams[0]!, '/_lb/metrics')).toBe(0)
+    expect((await send(lb.url, '/_lb/other')).headers.get('x-served-by')).toBe(
+      'app-1',
+    )
+  })
+
   it('keeps Host when the Connection header names it', async () => {
     const lb = await start([upstreams[0]!.url])
     const reply = await rawGet(lb.url, '/x', {

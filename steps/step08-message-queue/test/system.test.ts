@@ -47,7 +47,7 @@ describe('nineteen processes with npm start', () => {
         const details = await send(frontDoor, `/api/links/${link.code}`)
         return details.json?.clicks === 1
       })
-      // Every node with a /metrics of its own shows what its process costs.
+      // Every node shows what its process costs.
       const measured = {
         app: '/metrics',
         database: '/metrics',
@@ -55,9 +55,9 @@ describe('nineteen processes with npm start', () => {
         monitor: '/metrics',
         wan: '/metrics',
         edge: '/_edge/metrics',
+        'load-balancer': '/_lb/metrics',
+        'global-balancer': '/_lb/metrics',
       }
-      // The balancers pass every path on to the app servers: their figures
-      // reach the launcher and the dashboard only.
       const roles = new Set(nodes.map((node) => node.role))
       expect(Object.keys(measured).filter((role) => !roles.has(role))).toEqual(
         [],

@@ -10,6 +10,7 @@ import {
   type ServerResponse,
 } from 'node:http'
 import { listen, type Handle } from '../../../../shared/net'
+import { metricsOfProcess } from '../../../../shared/process-stats'
 import { createPool, type PolicyName, type Pool } from './balancing-policy'
 import { startHealthChecks, type HealthCheckOptions } from './health-checks'
 import { forwardedRawHeaders, withoutHopByHopRaw } from './proxy-headers'
@@ -96,6 +97,13 @@ export async function startLoadBalancer(
       res.setHeader('Retry-After', String(wait))
       return sendError(res, 429, 'rate_limited', 'Too many requests; slow down')
     }
+    // The one path the balancer answers itself, as NGINX's stub_status:
+    // what this process costs. Every other path goes to an app server.
+    if (req.url === '/_lb/metrics' && req.method === 'GET')
+      return sendJson(res, 200, {
+        node: options.name,
+        process: metricsOfProcess(req.socket.localPort),
+      })
     // Never resolve the target against a server's URL: `//host:port/x` would
     // replace the server with any address the client names (an open proxy).
     const path = pathOf(req.url)
@@ -256,10 +264,14 @@ function sendError(
   code: string,
   message: string,
 ) {
+  sendJson(res, status, { error: { code, message } })
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
   if (res.headersSent) return
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'X-Served-By': 'load-balancer',
   })
-  res.end(JSON.stringify({ error: { code, message } }))
+  res.end(JSON.stringify(body))
 }
