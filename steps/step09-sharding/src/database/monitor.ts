@@ -90,7 +90,10 @@ function watchGroup(options: GroupOptions) {
   let failures = 0
   let headSeq = 0
   let adopted = false
-  let leaseUntil = 0 // on our clock: the primary may write until then
+  // On our clock: the primary may write until then. A witness that has just
+  // (re)started cannot know what lease it granted before: it assumes a
+  // full one is still running, or it could promote a second primary.
+  let leaseUntil = Date.now() + leaseMs
 
   const call = async (node: DbNode, path: string, body?: unknown) => {
     const reply = await httpCall(`${node.url}/replication/${path}`, {
