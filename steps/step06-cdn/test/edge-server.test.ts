@@ -158,6 +158,62 @@ describe("edge server: caching by the origin's rules", () => {
     expect(origin.requests('/static/x')).toBe(3)
   })
 
+  it('fetches and keeps whole objects: a Range request never poisons the copy with a part', async () => {
+    origin.route('/static/r', (req) =>
+      req.headers.range
+        ? {
+            status: 206,
+            headers: {
+              'cache-control': 'max-age=60',
+              'content-range': 'bytes 0-3/12',
+            },
+            body: 'whol',
+          }
+        : { headers: { 'cache-control': 'max-age=60' }, body: 'whole object' },
+    )
+    const url = await start()
+    const ranged = await send(url, '/static/r', {
+      headers: { range: 'bytes=0-3' },
+    })
+    // A server may answer a Range with the whole object (RFC 9110, 14.2).
+    expect([ranged.status, ranged.body]).toEqual([200, 'whole object'])
+    const next = await send(url, '/static/r')
+    expect([next.body, next.headers.get('x-edge-cache')]).toEqual([
+      'whole object',
+      'HIT',
+    ])
+    expect(origin.seen.map((r) => r.headers.range)).toEqual([undefined])
+  })
+
+  it('looks up a GET that carries a body without it: the origin answers, the copy is kept, and the next client is served', async () => {
+    origin.route('/static/b', () => ({
+      headers: { 'cache-control': 'max-age=60' },
+      body: 'the page',
+    }))
+    const url = await start()
+    const withBody = await sendRaw(
+      url,
+      'GET /static/b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello',
+    )
+    expect([withBody.status, withBody.body]).toEqual([200, 'the page'])
+    const chunked = await sendRaw(
+      url,
+      'GET /static/b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n',
+    )
+    expect([chunked.status, chunked.body]).toEqual([200, 'the page'])
+    const next = await send(url, '/static/b')
+    expect([next.body, next.headers.get('x-edge-cache')]).toEqual([
+      'the page',
+      'HIT',
+    ])
+    const asked = origin.seen[0]!.headers
+    expect([asked['content-length'], asked['transfer-encoding']]).toEqual([
+      undefined,
+      undefined,
+    ])
+    expect(origin.requests('/static/b')).toBe(1)
+  })
+
   it('never serves an answer to a request with Authorization from the cache, nor stores it', async () => {
     origin.route('/static/x', () => ({
       headers: { 'cache-control': 'max-age=60' },

@@ -134,7 +134,8 @@ export function originFetch({
           }
           const body = Buffer.concat(chunks)
           const response = { status, headers: received }
-          if (!isStorable('GET', headers, response))
+          // A part of an object is never kept as the object (RFC 9111, 3.3).
+          if (status === 206 || !isStorable('GET', headers, response))
             return resolve({
               kind: 'not-stored',
               status,
@@ -191,15 +192,15 @@ export function flat(headers: IncomingHttpHeaders): Headers {
 }
 
 // What the edge asks the origin on a client's behalf: the headers that may
-// decide the variant, never the client's own conditionals or credentials.
+// decide the variant, never the client's own conditionals, credentials or
+// range (the edge fetches and keeps whole objects), and nothing that speaks
+// of a body: the lookup is a GET without one, whatever the client sent.
+const NOT_ASKED =
+  /^(if-|range$|authorization$|cookie$|connection$|keep-alive$|te$|upgrade$|trailer$|proxy-|content-length$|transfer-encoding$|expect$)/
+
 function lookupHeaders(headers: Headers): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {}
   for (const [key, value] of Object.entries(headers))
-    if (
-      !/^(if-|authorization$|cookie$|connection$|keep-alive$|te$|upgrade$)/.test(
-        key,
-      )
-    )
-      out[key] = value
+    if (!NOT_ASKED.test(key)) out[key] = value
   return out
 }
