@@ -133,6 +133,8 @@ describe('database server: one SQLite file behind HTTP and a token', () => {
       ['/execute', 'ALTER TABLE links ADD COLUMN x'],
       ['/query', 'PRAGMA table_info(links)'],
       ['/execute', 'PRAGMA journal_mode = DELETE'],
+      ['/query', 'SELECT * FROM pragma_table_info(?)'],
+      ['/query', 'SELECT name FROM pragma_database_list'],
       ['/execute', 'ATTACH DATABASE ? AS other'],
       ['/execute', 'VACUUM INTO ?'],
       ['/query', 'SELECT sql FROM sqlite_master'],

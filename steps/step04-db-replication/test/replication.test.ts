@@ -78,6 +78,42 @@ describe('replication: a primary and a replica', () => {
     )
   })
 
+  it('refuses a write whose result would differ on each replica (the clock, chance) with 400, and takes the value as a param', async () => {
+    const UPDATE = 'UPDATE links SET clicks = clicks + 1 WHERE code = ?'
+    const refused = [
+      'UPDATE links SET created_at = unixepoch() WHERE code = ?',
+      'UPDATE links SET clicks = random() WHERE code = ?',
+      'UPDATE links SET url = datetime(?) WHERE code = ?',
+      'UPDATE links SET created_at = CURRENT_TIMESTAMP WHERE code = ?',
+      'DELETE FROM links WHERE created_at < strftime(?, ?)',
+      'UPDATE links SET clicks = changes() WHERE code = ?',
+    ]
+    for (const sql of refused) {
+      const reply = await postJson(
+        primary.url,
+        '/execute',
+        { sql, params: ['x'] },
+        { ...auth, 'X-Epoch': '1' },
+      )
+      expectError(reply, 400, 'non_deterministic')
+    }
+    // Reads may ask the clock: nothing replays them.
+    const now = await postJson(
+      primary.url,
+      '/query',
+      { sql: 'SELECT unixepoch() AS now' },
+      auth,
+    )
+    expect(now.status).toBe(200)
+    const kept = await postJson(
+      primary.url,
+      '/execute',
+      { sql: UPDATE, params: ['rep0001'] },
+      { ...auth, 'X-Epoch': '1' },
+    )
+    expect(kept.json).toMatchObject({ changes: 1 })
+  })
+
   it('refuses a write without a valid X-Epoch header', async () => {
     expectError(
       await postJson(

@@ -35,10 +35,11 @@ type Param = string | number | null
 
 // What an app may send: reads on /query, row changes on /execute. Nothing
 // that changes the schema, reaches outside the data file (ATTACH, VACUUM
-// INTO), changes a setting (PRAGMA), or touches SQLite's own tables (sqlite_*).
+// INTO), reads or changes a setting (PRAGMA, pragma_* functions), or touches
+// SQLite's own tables (sqlite_*).
 const ALLOWED = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i
 const FORBIDDEN =
-  /\b(ATTACH|DETACH|PRAGMA|VACUUM|REINDEX|ANALYZE|load_extension)\b|\bsqlite_/i
+  /\b(ATTACH|DETACH|PRAGMA|VACUUM|REINDEX|ANALYZE|load_extension)\b|\b(sqlite|pragma)_/i
 
 // Enough for every statement the app sends, and a bound for one that varies.
 const CACHED_STATEMENTS = 100

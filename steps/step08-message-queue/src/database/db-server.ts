@@ -41,11 +41,16 @@ type Param = string | number | null
 
 // What an app may send: reads on /query, row changes on /execute. Nothing
 // that changes the schema, reaches outside the data file (ATTACH, VACUUM
-// INTO), changes a setting (PRAGMA), or touches the database's own tables
-// (sqlite_*, replication_*).
+// INTO), reads or changes a setting (PRAGMA, pragma_* functions), or touches
+// the database's own tables (sqlite_*, replication_*).
 const ALLOWED = /^\s*(SELECT|INSERT|UPDATE|DELETE|WITH)\b/i
 const FORBIDDEN =
-  /\b(ATTACH|DETACH|PRAGMA|VACUUM|REINDEX|ANALYZE|load_extension)\b|\bsqlite_|\breplication_/i
+  /\b(ATTACH|DETACH|PRAGMA|VACUUM|REINDEX|ANALYZE|load_extension)\b|\b(sqlite|pragma|replication)_/i
+
+// A write is replayed on every replica: one whose result depends on the
+// clock, chance or the connection would store something else on each.
+const NON_DETERMINISTIC =
+  /\b(random|randomblob|date|time|datetime|julianday|unixepoch|strftime|timediff|changes|total_changes|last_insert_rowid)\s*\(|\bCURRENT_(TIMESTAMP|DATE|TIME)\b/i
 
 // Enough for every statement the app sends, and a bound for one that varies.
 const CACHED_STATEMENTS = 100
@@ -189,6 +194,12 @@ export async function startDbServer(options: DbServerOptions): Promise<Handle> {
       statement = db.prepare(sql)
     } catch (error: unknown) {
       throw badRequest('invalid_sql', (error as Error).message)
+    }
+    if (!statement.readonly && NON_DETERMINISTIC.test(sql)) {
+      throw badRequest(
+        'non_deterministic',
+        'A write runs again on every replica: pass times and random values as params',
+      )
     }
     metrics.count('db.statements_compiled')
     if (statements.size >= CACHED_STATEMENTS) statements.clear()
