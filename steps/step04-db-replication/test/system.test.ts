@@ -251,6 +251,41 @@ describe('a redirect is a read', () => {
   })
 })
 
+describe('a forged sequence number while the primary is away', () => {
+  const data = tempDir()
+  let system: System
+  beforeAll(async () => {
+    // No failover here: the primary stays away for the whole test.
+    system = await startSystem({
+      ...fast,
+      monitorFall: 10_000,
+      dataDir: data.path,
+      readWaitMs: 5000,
+    })
+  })
+  afterAll(async () => {
+    await system.close()
+    data.remove()
+  })
+
+  it('caps it at the newest head seen when the primary does not answer, so the read is still served by a replica', async () => {
+    const link = await createLink(system.url)
+    await waitFor('the replicas to apply the link', async () =>
+      (await send(system.url, `/api/links/${link.code}`)).headers
+        .get('x-db')
+        ?.startsWith('replica'),
+    )
+    await system.nodes.find((n) => n.name === 'db-1')!.kill()
+    const forged = await send(system.url, `/api/links/${link.code}`, {
+      headers: { 'X-DB-Seq': '999999999999' },
+    })
+    expect([forged.status, forged.headers.get('x-db')]).toEqual([
+      200,
+      expect.stringMatching(/^replica db-[23]/),
+    ])
+  })
+})
+
 describe('sequence numbers and promotions', () => {
   const data = tempDir()
   let system: System

@@ -76,8 +76,11 @@ export async function watchDbNodes({
      * seq must not make every read of that client wait and poll. */
     async capSeq(seq: number): Promise<number> {
       if (seq <= topology.headSeq) return seq
-      // The topology may just be older than the client's write: ask.
-      const head = await this.appliedSeq(topology.primary).catch(() => seq)
+      // The topology may just be older than the client's write: ask. If the
+      // primary does not answer, the newest head we saw is all we can vouch for.
+      const head = await this.appliedSeq(topology.primary).catch(
+        () => topology.headSeq,
+      )
       return Math.min(seq, Math.max(head, topology.headSeq))
     },
     async appliedSeq(node: DbNode): Promise<number> {

@@ -54,6 +54,9 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   let epoch = 1
   let failures = 0
   let headSeq = 0
+  // The highest epoch ever handed out, answered or not: a promotion whose
+  // answer was lost may still have happened, so its epoch is never reused.
+  let issued = 0
   let adopted = false
 
   const call = async (node: DbNode, path: string, body?: unknown) => {
@@ -112,11 +115,13 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
     const chosen = candidates[0]
     if (!chosen)
       return log(`${primary.name} is down and no replica is reachable`)
-    await call(chosen, 'promote', { epoch: epoch + 1 })
+    const next = Math.max(epoch, issued) + 1
+    issued = next
+    await call(chosen, 'promote', { epoch: next })
     log(
-      `${primary.name} failed ${failures} checks: promoted ${chosen.name} at seq ${chosen.status!.appliedSeq} (epoch ${epoch + 1})`,
+      `${primary.name} failed ${failures} checks: promoted ${chosen.name} at seq ${chosen.status!.appliedSeq} (epoch ${next})`,
     )
-    epoch += 1
+    epoch = next
     primary = chosen
     failures = 0
   }

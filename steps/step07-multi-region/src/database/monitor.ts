@@ -65,6 +65,9 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   let epoch = 1
   let failures = 0
   let headSeq = 0
+  // The highest epoch ever handed out, answered or not: a promotion whose
+  // answer was lost may still have happened, so its epoch is never reused.
+  let issued = 0
   let adopted = false
   // On our clock: the primary may write until then. A witness that has just
   // (re)started cannot know what lease it granted before: it assumes a
@@ -128,11 +131,13 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
     const chosen = candidates[0]
     if (!chosen)
       return log(`${primary.name} is down and no replica is reachable`)
-    await call(chosen, 'promote', { epoch: epoch + 1 })
+    const next = Math.max(epoch, issued) + 1
+    issued = next
+    await call(chosen, 'promote', { epoch: next })
     log(
-      `${primary.name} failed ${failures} checks: promoted ${chosen.name} at seq ${chosen.status!.appliedSeq} (epoch ${epoch + 1})`,
+      `${primary.name} failed ${failures} checks: promoted ${chosen.name} at seq ${chosen.status!.appliedSeq} (epoch ${next})`,
     )
-    epoch += 1
+    epoch = next
     primary = chosen
     failures = 0
     leaseUntil = 0 // the new primary asks for its own
