@@ -144,3 +144,25 @@ export function expectError(reply: Reply, status: number, code: string): void {
   })
   expect(typeof reply.json.error.message).toBe('string')
 }
+
+// With PUBLIC_URL naming another address (a domain in front of the step),
+// short URLs use it, and no link may point back at the shortener under any
+// of its names: the public one, or the front door it still listens on.
+export function publicUrlTests(frontDoor: () => string, publicUrl: string) {
+  it('gives short URLs on PUBLIC_URL and refuses a link to it or to the front door, under any loopback name', async () => {
+    const created = await postJson(frontDoor(), '/api/links', {
+      url: uniqueUrl(),
+    })
+    expect(created.json.shortUrl).toBe(`${publicUrl}/${created.json.code}`)
+    const { port } = new URL(frontDoor())
+    for (const url of [
+      `${publicUrl}/abc`,
+      `${frontDoor()}/abc`,
+      `http://localhost:${port}/abc`,
+      `http://[::1]:${port}/abc`,
+    ]) {
+      const reply = await postJson(frontDoor(), '/api/links', { url })
+      expectError(reply, 400, 'invalid_url')
+    }
+  })
+}

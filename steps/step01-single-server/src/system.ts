@@ -36,6 +36,7 @@ export async function startSystem(
     port,
     dataFile: join(options.dataDir, 'links.db'),
     publicUrl: options.publicUrl ?? `http://${LOOPBACK}:${port}`,
+    selfUrls: [`http://${LOOPBACK}:${port}`],
   })
   return { url: app.url, nodes: [app], close: () => app.close() }
 }

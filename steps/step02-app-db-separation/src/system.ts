@@ -47,6 +47,7 @@ export async function startSystem(
     name: 'app-1',
     port,
     publicUrl: options.publicUrl ?? `http://${LOOPBACK}:${port}`,
+    selfUrls: [`http://${LOOPBACK}:${port}`],
     dbUrl: database.url,
     dbToken,
     dbTimeoutMs: options.dbTimeoutMs,

@@ -105,7 +105,8 @@ export async function startSystem(
   const appPorts = await Promise.all(
     Array.from({ length: options.appServers ?? 3 }, (_, i) => at(i + 1)),
   )
-  const selfUrls = appPorts.map((p) => `http://${LOOPBACK}:${p}`)
+  // The front door too: PUBLIC_URL may name another address.
+  const selfUrls = [port, ...appPorts].map((p) => `http://${LOOPBACK}:${p}`)
   const apps = await Promise.all(
     appPorts.map((appPort, i) =>
       launch('app', {

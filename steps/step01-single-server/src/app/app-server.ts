@@ -12,6 +12,8 @@ export interface AppServerOptions {
   dataFile: string
   /** Where short URLs point: the front door (PUBLIC_URL). */
   publicUrl: string
+  /** Its own address, when PUBLIC_URL names another: a link to it would loop. */
+  selfUrls?: string[]
 }
 
 export async function startAppServer(
@@ -22,6 +24,7 @@ export async function startAppServer(
     store,
     node: options.name,
     publicUrl: options.publicUrl,
+    selfUrls: options.selfUrls,
   })
   const server = await listen(createServer(app), options.port, options.host)
   return {

@@ -16,6 +16,8 @@ export interface AppServerOptions {
   dbTimeoutMs?: number
   /** Where short URLs point: the front door (PUBLIC_URL). */
   publicUrl: string
+  /** Its own address, when PUBLIC_URL names another: a link to it would loop. */
+  selfUrls?: string[]
 }
 
 export async function startAppServer(
@@ -31,6 +33,7 @@ export async function startAppServer(
     store,
     node: options.name,
     publicUrl: options.publicUrl,
+    selfUrls: options.selfUrls,
   })
   const server = await listen(createServer(app), options.port, options.host)
   return {

@@ -17,7 +17,8 @@ export interface AppServerOptions {
   dbTimeoutMs?: number
   /** Where short URLs point: the front door (PUBLIC_URL). */
   publicUrl: string
-  /** The other app servers: a link to one of them would loop. */
+  /** This shortener's own addresses (front door, app servers): a link to
+   * one of them would loop. */
   selfUrls?: string[]
   /** How long to keep serving after SIGTERM while the balancer notices. */
   drainGraceMs?: number

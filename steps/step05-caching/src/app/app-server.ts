@@ -31,7 +31,8 @@ export interface AppServerOptions {
   topologyIntervalMs?: number
   /** Where short URLs point: the front door (PUBLIC_URL). */
   publicUrl: string
-  /** The other app servers: a link to one of them would loop. */
+  /** This shortener's own addresses (front door, app servers): a link to
+   * one of them would loop. */
   selfUrls?: string[]
   /** The shared cache; the app works (slower) while it is down. */
   redisUrl: string
