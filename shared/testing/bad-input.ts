@@ -487,6 +487,15 @@ export function badInputTests(
     },
   )
 
+  // HTTP/1.0 has no Host; a proxy adds one (NGINX sends its upstream's).
+  it('serves an HTTP/1.0 request without Host', async () => {
+    const reply = await sendRaw(
+      fixtures.base,
+      `GET /api/links/${fixtures.link.code} HTTP/1.0\r\n\r\n`,
+    )
+    expect([reply.status, reply.json?.code]).toEqual([200, fixtures.link.code])
+  })
+
   it('serves a normal client without a failure while 100 hostile requests arrive', async () => {
     const traffic = await startTraffic(fixtures.base)
     const statuses = await sendHostile(fixtures.base, 100)

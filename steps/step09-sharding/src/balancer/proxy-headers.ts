@@ -103,5 +103,14 @@ export function forwardedRawHeaders(
     'x-forwarded-proto',
     'http',
   )
+  // HTTP/1.0 may leave Host out, and the app server speaks 1.1, which
+  // requires it: name the address the client reached, as it would have.
+  if (req.headers.host === undefined) out.push('host', reachedAddress(req))
   return out
+}
+
+function reachedAddress(req: IncomingMessage): string {
+  const { localAddress = '127.0.0.1', localPort } = req.socket
+  const host = localAddress.includes(':') ? `[${localAddress}]` : localAddress
+  return `${host}:${localPort}`
 }
