@@ -56,6 +56,30 @@ export function contractTests(
     })
   })
 
+  it('answers a wrong method with 405 and Allow, OPTIONS with Allow, and a HEAD of a short link without a click', async () => {
+    const wrong = await send(base(), '/api/links', { method: 'PUT' })
+    expectError(wrong, 405, 'method_not_allowed')
+    expect(wrong.headers.get('allow')).toBe('POST, OPTIONS')
+    const options = await send(base(), '/api/links', { method: 'OPTIONS' })
+    expect(options.status).toBeLessThan(300)
+    expect(options.headers.get('allow')).toBe('POST, OPTIONS')
+    const link = await createLink(base())
+    for (let i = 0; i < 3; i++) {
+      const head = await send(base(), `/${link.code}`, { method: 'HEAD' })
+      expect(head.status).toBe(302)
+    }
+    // The one GET counted after three HEADs: a HEAD counted would show.
+    expect((await send(base(), `/${link.code}`)).status).toBe(302)
+    const read = () => send(base(), `/api/links/${link.code}`)
+    const details = eventualClicks
+      ? await waitFor('the worker to count the click', async () => {
+          const reply = await read()
+          return reply.json?.clicks >= 1 ? reply : undefined
+        })
+      : await read()
+    expect(details.json.clicks).toBe(1)
+  })
+
   it('creates a link under a chosen alias and refuses the alias a second time', async () => {
     const alias = `my-alias_${Date.now()}`
     const first = await createLink(base(), { alias })

@@ -179,6 +179,28 @@ describe('app: the shortener over HTTP', () => {
     expect((await request(app).get(`/api/links/${code}`)).body.clicks).toBe(0)
   })
 
+  it('never redirects to a stored URL that is not http(s): 410 blocked, whatever the store held', async () => {
+    const store = createSqliteStore(':memory:')
+    const app = createApp({ store, node: 'app-t', publicUrl: PUBLIC })
+    // As a tampered database row would hold it: validateUrl never saw it.
+    for (const [code, url] of [
+      ['evil001', 'javascript:alert(1)'],
+      ['evil002', 'file:///etc/passwd'],
+      ['evil003', 'data:text/html,<script>1</script>'],
+    ]) {
+      await store.insert({
+        code: code!,
+        url: url!,
+        createdAt: 1,
+        expiresAt: null,
+        deleteTokenHash: 'x'.repeat(64),
+      })
+      const reply = await request(app).get(`/${code}`)
+      expect([reply.status, reply.body.error?.code]).toEqual([410, 'blocked'])
+      expect(reply.headers.location).toBeUndefined()
+    }
+  })
+
   it('redirects even when the click cannot be written, and counts the click as lost', async () => {
     const store = createSqliteStore(':memory:')
     const failing: LinkStore = {
