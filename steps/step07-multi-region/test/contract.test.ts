@@ -35,4 +35,10 @@ describe('the whole system keeps the shortener contract, through either edge', (
       () => edge('edge-asia'),
       () => edge('edge-us'),
     ))
+  // The edges' next hop, as a client that skips the CDN reaches it.
+  describe('straight to the global balancer: bad input', () =>
+    badInputTests(
+      () => edge('global-balancer'),
+      () => edge('edge-us'),
+    ))
 })
