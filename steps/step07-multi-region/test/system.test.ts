@@ -88,6 +88,33 @@ describe('two regions behind a global load balancer', () => {
     ])
   })
 
+  it('shows a us client its own delete at once while the us replica lags, read across the WAN; another client still sees the link there', async () => {
+    const writer = newClient()
+    const link = await writer.createLink(system.url)
+    const path = `/api/links/${link.code}`
+    await waitFor('the us replica to apply the link', async () =>
+      (await send(system.url, path)).headers
+        .get('x-db')
+        ?.startsWith('replica db-us-1'),
+    )
+    const usReplica = node(system, 'db-us-1').url
+    await postJson(usReplica, '/replication/pause', {}, auth)
+    try {
+      const deleted = await writer.send(system.url, path, {
+        method: 'DELETE',
+        headers: { Authorization: `Bearer ${link.deleteToken}` },
+      })
+      expect(deleted.status).toBe(204)
+      const own = await writer.send(system.url, path)
+      expect([own.status, own.headers.get('x-region')]).toEqual([410, 'us'])
+      expect(own.headers.get('x-db')).toMatch(/^primary db-asia-1/)
+      // Bounded staleness: the us replica has not applied the delete yet.
+      expect((await send(system.url, path)).status).toBe(200)
+    } finally {
+      await postJson(usReplica, '/replication/resume', {}, auth)
+    }
+  })
+
   it('drops a link deleted in asia from the us caches once the us replica applied it, and never refills it from that replica while it lagged', async () => {
     const client = newClient()
     const asia = node(system, 'edge-asia').url
