@@ -5,7 +5,7 @@ import {
   startEdgeServer,
   type EdgeServerOptions,
 } from '../src/edge/edge-server'
-import { startScriptedOrigin } from './scripted-origin'
+import { startScriptedOrigin, type Scripted } from './scripted-origin'
 
 const T0 = Date.parse('2026-12-02T10:00:00Z')
 const purgeToken = 'a-purge-token-of-length'
@@ -141,6 +141,31 @@ describe("edge server: caching by the origin's rules", () => {
     expect([gone.status, gone.json?.error?.code]).toEqual([502, 'bad_gateway'])
   })
 
+  it('serves STALE within stale-if-error when the origin answers 5xx, and passes its error on after the window', async () => {
+    let failing = false
+    origin.route('/static/f.css', () =>
+      failing
+        ? { status: 503, body: 'overloaded' }
+        : {
+            headers: { 'cache-control': 'max-age=10, stale-if-error=60' },
+            body: 'f {}',
+          },
+    )
+    const url = await start()
+    await send(url, '/static/f.css')
+    failing = true
+    now += 30_000
+    const stale = await send(url, '/static/f.css')
+    expect([
+      stale.status,
+      stale.body,
+      stale.headers.get('x-edge-cache'),
+    ]).toEqual([200, 'f {}', 'STALE'])
+    now += 60_000
+    const after = await send(url, '/static/f.css')
+    expect([after.status, after.body]).toEqual([503, 'overloaded'])
+  })
+
   it.each([
     ['no-store', { 'cache-control': 'no-store' }, {}],
     ['private', { 'cache-control': 'private, max-age=60' }, {}],
@@ -159,7 +184,7 @@ describe("edge server: caching by the origin's rules", () => {
   })
 
   it('fetches and keeps whole objects: a Range request never poisons the copy with a part', async () => {
-    origin.route('/static/r', (req) =>
+    origin.route('/static/r', (req): Scripted =>
       req.headers.range
         ? {
             status: 206,
@@ -252,6 +277,24 @@ describe("edge server: caching by the origin's rules", () => {
     expect(origin.requests('/static/v')).toBe(2)
   })
 
+  it('collapses concurrent misses only into the same variant: a waiter that asked for another one gets its own', async () => {
+    origin.route('/static/c', (req) => ({
+      headers: { 'cache-control': 'max-age=60', vary: 'Accept-Encoding' },
+      body: `for ${req.headers['accept-encoding'] ?? 'none'}`,
+      delayMs: 100,
+    }))
+    const url = await start()
+    const ask = (encoding: string) =>
+      send(url, '/static/c', { headers: { 'accept-encoding': encoding } })
+    const answers = await Promise.all([ask('gzip'), ask('br'), ask('gzip')])
+    expect(answers.map((a) => a.body)).toEqual([
+      'for gzip',
+      'for br',
+      'for gzip',
+    ])
+    expect(origin.requests('/static/c')).toBe(2)
+  })
+
   it('purges by URL and by tag, so that the next request is a MISS; without the token it refuses and purges nothing', async () => {
     for (const path of ['/static/1', '/static/2'])
       origin.route(path, () => ({
@@ -320,6 +363,15 @@ describe("edge server: caching by the origin's rules", () => {
     expect(await layer(url, '/static/big-49')).toBe('HIT')
     expect(await layer(url, '/static/big-0')).toBe('MISS')
     expect(await layer(url, '/static/huge')).not.toBe('HIT')
+  })
+
+  it('counts each URL against the byte limit: a flood of long URLs with tiny answers evicts too', async () => {
+    const url = await start({ maxBytes: 20_000, rateLimit: false })
+    const long = 'a'.repeat(2000)
+    for (let i = 0; i < 40; i++) await send(url, `/static/${long}-${i}`)
+    const { cache } = (await send(url, '/_edge/metrics')).json
+    expect(cache.bytes).toBeLessThanOrEqual(20_000)
+    expect(cache.entries).toBeLessThanOrEqual(10)
   })
 
   it('answers 429 to a client over its rate while another client is served normally', async () => {

@@ -9,6 +9,8 @@ export interface Scripted {
   status?: number
   headers?: Record<string, string>
   body?: string
+  /** Answer this much later: requests meanwhile are concurrent. */
+  delayMs?: number
 }
 
 export async function startScriptedOrigin(now: () => number = Date.now) {
@@ -27,8 +29,10 @@ export async function startScriptedOrigin(now: () => number = Date.now) {
       res.writeHead(304, headers)
       return void res.end()
     }
-    res.writeHead(answer.status ?? 200, headers)
-    res.end(answer.body ?? '')
+    setTimeout(() => {
+      res.writeHead(answer.status ?? 200, headers)
+      res.end(answer.body ?? '')
+    }, answer.delayMs ?? 0)
   })
   const handle = await listen(server)
   return {

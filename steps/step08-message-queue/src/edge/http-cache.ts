@@ -28,11 +28,16 @@ export function createHttpCache({ maxBytes, maxEntryBytes }: HttpCacheOptions) {
   const entries = new LRUCache<string, Entry>({
     maxSize: maxBytes,
     maxEntrySize: maxEntryBytes,
-    sizeCalculation: (entry) =>
-      entry.body.length + JSON.stringify(entry.headers).length,
+    // The key counts too: a flood of long URLs must fill the budget as well.
+    sizeCalculation: (entry, key) =>
+      key.length + entry.body.length + JSON.stringify(entry.headers).length,
   })
-  // The header names each URL varies on, as its latest response said.
-  const varies = new LRUCache<string, string[]>({ max: 100_000 })
+  // The header names each URL varies on, as its latest response said; an
+  // eighth of the byte budget, so URLs alone cannot exhaust memory either.
+  const varies = new LRUCache<string, string[]>({
+    maxSize: Math.max(1, Math.floor(maxBytes / 8)),
+    sizeCalculation: (names, url) => url.length + names.join().length + 1,
+  })
 
   const variant = (url: string, names: string[], request: Headers) =>
     `${url}\n${names.map((name) => request[name] ?? '').join('\n')}`

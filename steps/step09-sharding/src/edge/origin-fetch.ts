@@ -43,9 +43,14 @@ export function originFetch({
   headers: always = {},
 }: OriginFetchOptions) {
   // One origin request per object at a time: the others wait for it.
-  const inflight = new Map<string, Promise<Fetched>>()
+  const inflight = new Map<
+    string,
+    { fetching: Promise<Fetched>; headers: Headers }
+  >()
 
-  // The leader of a collapsed fetch, or a waiter on it.
+  // The leader of a collapsed fetch, or a waiter on it. A waiter takes the
+  // leader's answer only when the answer's Vary says that they asked for the
+  // same variant; otherwise it asks the origin for its own.
   function fetchOnce(
     path: string,
     headers: Headers,
@@ -54,12 +59,16 @@ export function originFetch({
     const running = inflight.get(path)
     if (running) {
       metrics.count('edge.collapsed')
-      return running.then((fetched) => ({ ...fetched, collapsed: true }))
+      return running.fetching.then((fetched) =>
+        sameVariant(fetched, running.headers, headers)
+          ? { ...fetched, collapsed: true }
+          : fetchOrigin(path, headers),
+      )
     }
     const fetching = fetchOrigin(path, headers, stale).finally(() =>
       inflight.delete(path),
     )
-    inflight.set(path, fetching)
+    inflight.set(path, { fetching, headers })
     return fetching
   }
 
@@ -180,6 +189,20 @@ export function originFetch({
   }
 
   return fetchOnce
+}
+
+function sameVariant(fetched: Fetched, leader: Headers, waiter: Headers) {
+  const answer =
+    fetched.kind === 'stored'
+      ? fetched.entry.headers
+      : fetched.kind === 'not-stored'
+        ? fetched.headers
+        : {}
+  const names = (answer.vary ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean)
+  return names.every((name) => name !== '*' && leader[name] === waiter[name])
 }
 
 // Header values as one string each, names in lower case (as Node has them).
