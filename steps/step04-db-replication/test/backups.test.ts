@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3'
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Readable } from 'node:stream'
 import { newClient, postJson, send } from '../../../shared/testing/http'
 import { counterSum } from '../../../shared/testing/metrics'
 import { npmStart } from '../../../shared/testing/npm-start'
@@ -19,14 +21,40 @@ import { startSystem, type System, type SystemOptions } from '../src/system'
 
 const adminToken = 'an-admin-token-of-enough-length'
 const admin = { Authorization: `Bearer ${adminToken}` }
+const dbToken = 'the-apps-db-token-of-enough-length'
 const fast: Omit<SystemOptions, 'dataDir'> = {
   adminToken,
+  dbToken,
   healthIntervalMs: 100,
   monitorIntervalMs: 100,
 }
 const node = (system: System, name: string) =>
   system.nodes.find((n) => n.name === name)!
 
+interface Progress {
+  totalPages: number
+  remainingPages: number
+}
+// The backup's lines as they stream, each handed to `onProgress` as it
+// arrives, while the node is still copying.
+async function backupStreamed(
+  url: string,
+  onProgress: (line: Progress) => Promise<void>,
+): Promise<Backup> {
+  const reply = await fetch(`${url}/admin/backup`, {
+    method: 'POST',
+    headers: admin,
+  })
+  const lines = createInterface({
+    input: Readable.fromWeb(reply.body as never),
+  })
+  for await (const line of lines) {
+    const message = JSON.parse(line) as Progress & { done?: Backup }
+    if (message.done) return message.done
+    await onProgress(message)
+  }
+  throw new Error('The backup ended without its last line')
+}
 async function backup(url: string): Promise<Backup> {
   const reply = await fetch(`${url}/admin/backup`, {
     method: 'POST',
@@ -48,8 +76,33 @@ async function logAfter(url: string, after = 0): Promise<LogEntry[]> {
 }
 const linksOf = (db: Database.Database) =>
   db.prepare('SELECT * FROM links ORDER BY code').all()
-const headSeq = async (system: System) =>
-  (await send(node(system, 'db-1').url, '/metrics')).json.replication.appliedSeq
+const appliedSeq = async (system: System, name: string) =>
+  (await send(node(system, name).url, '/metrics')).json.replication.appliedSeq
+const headSeq = (system: System) => appliedSeq(system, 'db-1')
+
+// Many pages, so that a backup takes many steps of 100 pages to copy them:
+// `count` links with 2 KB URLs, about a page each, in one logged statement
+// that the replicas apply too.
+async function fill(system: System, count: number) {
+  const reply = await postJson(
+    node(system, 'db-1').url,
+    '/execute',
+    {
+      sql: `INSERT INTO links (code, url, created_at, delete_token_hash)
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+        SELECT ? || i, ? || hex(zeroblob(1000)), ?, ? FROM n`,
+      params: [
+        count,
+        'fill-',
+        'https://example.com/',
+        Date.now(),
+        'x'.repeat(64),
+      ],
+    },
+    { Authorization: `Bearer ${dbToken}`, 'X-Epoch': '1' },
+  )
+  expect(reply.json.changes).toBe(count)
+}
 
 describe('backups: a copy of the data at one seq, and the log to bring it forward', () => {
   const data = tempDir()
@@ -63,13 +116,35 @@ describe('backups: a copy of the data at one seq, and the log to bring it forwar
   })
 
   it('takes a backup from a replica under a steady write load: it holds exactly the rows of its seq, and the primary accepts every write meanwhile', async () => {
+    await fill(system, 2000)
     const traffic = await startTraffic(system.url)
     await traffic.more(20)
-    const taken = await backup(node(system, 'db-2').url)
+    // Sampled once the copy has begun (its first line) and once it ended.
+    const progress: Progress[] = []
+    let atStart = { primary: 0, replica: 0 }
+    const taken = await backupStreamed(
+      node(system, 'db-2').url,
+      async (line) => {
+        progress.push(line)
+        if (progress.length === 1)
+          atStart = {
+            primary: await headSeq(system),
+            replica: await appliedSeq(system, 'db-2'),
+          }
+      },
+    )
+    const primaryAtEnd = await headSeq(system)
     await traffic.more(20)
     await traffic.stop()
     expect(traffic.failures).toEqual([])
-    expect(taken.seq).toBeGreaterThan(0)
+    // Copied in many steps, and written to all along: the primary went on,
+    // and the replica applied entries mid-copy that the copy holds.
+    expect(progress[0]!.totalPages).toBeGreaterThan(1000)
+    expect(progress.filter((p) => p.remainingPages > 0).length).toBeGreaterThan(
+      5,
+    )
+    expect(primaryAtEnd).toBeGreaterThan(atStart.primary)
+    expect(taken.seq).toBeGreaterThan(atStart.replica)
     // The same seq, built again from nothing by replaying the log.
     const replayed = openDatabase(':memory:')
     const log = createReplicationLog(replayed)
@@ -78,7 +153,7 @@ describe('backups: a copy of the data at one seq, and the log to bring it forwar
     const copy = new Database(taken.file, { readonly: true })
     try {
       expect(linksOf(copy)).toEqual(linksOf(replayed))
-      expect(linksOf(copy).length).toBeGreaterThan(0)
+      expect(linksOf(copy).length).toBeGreaterThan(2000)
     } finally {
       copy.close()
       replayed.close()
@@ -125,10 +200,19 @@ describe('backups: a copy of the data at one seq, and the log to bring it forwar
 
   it("answers 401 to backups, logs and restores without the admin token, even with the apps' token", async () => {
     const url = node(system, 'db-2').url
-    for (const path of ['/admin/backup', '/admin/restore']) {
-      expect((await send(url, path, { method: 'POST' })).status).toBe(401)
+    const apps = { Authorization: `Bearer ${dbToken}` }
+    // The apps' token opens /query on this very node: it is a real one.
+    const query = { sql: 'SELECT COUNT(*) AS n FROM links', params: [] }
+    expect((await postJson(url, '/query', query, apps)).status).toBe(200)
+    for (const headers of [{}, apps]) {
+      expect(
+        (await send(url, '/admin/backup', { method: 'POST', headers })).status,
+      ).toBe(401)
+      expect(
+        (await postJson(url, '/admin/restore', { rows: [] }, headers)).status,
+      ).toBe(401)
+      expect((await send(url, '/admin/log', { headers })).status).toBe(401)
     }
-    expect((await send(url, '/admin/log')).status).toBe(401)
   })
 })
 
