@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import {
   LATENCY_BUCKETS_MS,
+  MONITORING,
   bucketOf,
   metricsOfProcess,
   percentile,
@@ -19,6 +20,7 @@ describe('process stats', () => {
         join(__dirname, 'testing', 'fixtures', 'process-stats-child.ts'),
         ...['/a', '/b', '/slow', '/healthz', '/metrics'],
         '/replication/log?after=3',
+        '/replication/changes?after=0&waitMs=0',
       ],
       { encoding: 'utf8' },
     )
@@ -42,6 +44,27 @@ describe('process stats', () => {
     expect(own.latency.upperBoundsMs).toEqual([...LATENCY_BUCKETS_MS, null])
     expect(own.p99Ms).toBe(100)
     expect(own.cpuMs).toBeGreaterThan(0)
+  })
+
+  it('leaves out the health checks, the metrics scrapes and the long polls of replicas and caches, and nothing else', () => {
+    for (const path of [
+      '/healthz',
+      '/metrics',
+      '/_edge/metrics',
+      '/_lb/metrics',
+      '/replication/log?after=3&waitMs=1000',
+      '/replication/changes?after=0&waitMs=1000',
+    ])
+      expect(path).toMatch(MONITORING)
+    for (const path of [
+      '/',
+      '/abc1234',
+      '/api/links',
+      '/replication/changesets',
+      '/metricsx',
+      '/api/metrics',
+    ])
+      expect(path).not.toMatch(MONITORING)
   })
 
   it('reads a percentile as the bucket bound it falls under', () => {

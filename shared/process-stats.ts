@@ -27,11 +27,12 @@ export interface ProcessStats {
 }
 
 // The watchers' own requests are not the traffic: health checks, metrics
-// scrapes (the dashboard's included) stay out of the counts, and so do a
-// replica's long polls for the primary's log, which wait up to seconds for
-// news by design and would read as a slow primary.
-const MONITORING =
-  /^\/(healthz|metrics|_edge\/metrics|_lb\/metrics|replication\/log)(\?|$)/
+// scrapes (the dashboard's included) stay out of the counts, and so do the
+// long polls on a database: a replica's for the primary's log, an app's
+// cache for the changes to invalidate (from step 7). They wait up to
+// seconds for news by design and would read as a slow database.
+export const MONITORING =
+  /^\/(healthz|metrics|_edge\/metrics|_lb\/metrics|replication\/(log|changes))(\?|$)/
 
 export function bucketOf(ms: number): number {
   const i = LATENCY_BUCKETS_MS.findIndex((bound) => ms <= bound)

@@ -1,7 +1,43 @@
-// A bounded burst of traffic at the front door, from the dashboard: a fixed
-// number of GETs, ten at a time, each with a deadline, so that a click can
-// load the system for a few seconds and never for good.
+// A bounded burst of traffic at the front door, from the dashboard or from
+// `npm run chaos -- stepNN burst`: a fixed number of GETs, ten at a time,
+// each with a deadline, so that a click can load the system for a few
+// seconds and never for good.
 import { Agent, request } from 'node:http'
+
+export const MAX_BURST = 5000
+
+/** What a burst asked for (a number of requests, a code to redirect or
+ * none: GET /) comes to, or what is wrong with it. */
+export function burstPlan({
+  requests = 1000,
+  code,
+}: {
+  requests?: unknown
+  code?: unknown
+}): { requests: number; path: string } | { error: string } {
+  const count = typeof requests === 'string' ? Number(requests) : requests
+  if (
+    typeof count !== 'number' ||
+    !Number.isInteger(count) ||
+    count < 1 ||
+    count > MAX_BURST
+  )
+    return { error: `requests: a whole number, 1 to ${MAX_BURST}` }
+  if (
+    code !== undefined &&
+    !(typeof code === 'string' && /^[\w-]{1,64}$/.test(code))
+  )
+    return { error: 'code: letters, digits, - and _' }
+  return { requests: count, path: code ? `/${code}` : '/' }
+}
+
+/** A burst's progress in one line, as the page shows it. */
+export function progressLine(p: ReturnType<Burst['progress']>): string {
+  return (
+    `${p.done ? 'Done' : 'Running'}: GET ${p.path}, ${p.sent} sent, ` +
+    `${p.answered} answered, ${p.refused} refused (4xx), ${p.failed} failed`
+  )
+}
 
 export interface Burst {
   path: string

@@ -27,6 +27,23 @@ async function open(started: NpmStart): Promise<Page> {
 }
 
 const card = (page: Page, name: string) => page.locator(`#node-${name}`)
+const nodeOf = (started: NpmStart, name: string) => {
+  const node = started.topology.nodes.find((n) => n.name === name)
+  if (!node) throw new Error(`No node ${name} in the topology`)
+  return node
+}
+/** How soon the balancer takes a dead server out: `fall` failed checks in
+ * a row, one every `intervalMs`, as the balancer itself says. */
+async function healthOf(started: NpmStart, balancer: string) {
+  const reply = await fetch(`${nodeOf(started, balancer).url}/_lb/metrics`)
+  const { health } = (await reply.json()) as {
+    health: { rise: number; fall: number; intervalMs: number }
+  }
+  return health
+}
+// What the page adds to the balancer's detection time: its one-second
+// refresh, and a second's margin for a busy machine.
+const PAGE_MS = 2000
 const requestsPerSecond = async (page: Page, name: string) =>
   Number(
     /(\d+) req\/s/.exec(
@@ -75,6 +92,39 @@ describe('step 3 on the dashboard', () => {
     await expect(card(page, 'load-balancer').innerText()).resolves.toContain(
       'front door',
     )
+    // The balancer's own view of each server, beside the process's state.
+    for (const name of ['app-1', 'app-2', 'app-3'])
+      await card(page, name)
+        .and(page.locator('[data-lb="up"]'))
+        .locator('.pool', { hasText: "in load-balancer's pool" })
+        .waitFor()
+    await card(page, 'load-balancer')
+      .locator('.facts', { hasText: '3 of 3 servers in the pool' })
+      .waitFor()
+  })
+
+  it("shows a killed app server ejected by the balancer's health checks within fall × interval, and back in its pool after a restart", async () => {
+    // No traffic: only the health checks can find it dead.
+    const { rise, fall, intervalMs } = await healthOf(started, 'load-balancer')
+    await page.getByRole('button', { name: 'Kill app-3' }).click()
+    const killed = Date.now()
+    await card(page, 'app-3').and(page.locator('[data-state="down"]')).waitFor()
+    await card(page, 'app-3')
+      .and(page.locator('[data-lb="ejected"]'))
+      .locator('.pool', { hasText: 'ejected by load-balancer' })
+      .waitFor({ timeout: fall * intervalMs + PAGE_MS })
+    const ejectedAfter = Date.now() - killed
+    expect(ejectedAfter).toBeLessThanOrEqual(fall * intervalMs + PAGE_MS)
+    await expect(
+      card(page, 'app-3').locator('.pool').innerText(),
+    ).resolves.toMatch(/ejected by load-balancer · \d+ checks? failed in a row/)
+    await card(page, 'load-balancer')
+      .locator('.facts', { hasText: '2 of 3 servers in the pool' })
+      .waitFor()
+    await page.getByRole('button', { name: 'Restart app-3' }).click()
+    await card(page, 'app-3')
+      .and(page.locator('[data-lb="up"]'))
+      .waitFor({ timeout: 20_000 + rise * intervalMs + PAGE_MS })
   })
 
   it('kills app-2 from the page while a burst runs: it turns down, the others keep serving, and restart brings it back', async () => {
@@ -85,11 +135,17 @@ describe('step 3 on the dashboard', () => {
       async () => (await requestsPerSecond(page, 'app-2')) > 0,
     )
     const before = started.topology.nodes.find((n) => n.name === 'app-2')!.pid
+    const { fall, intervalMs } = await healthOf(started, 'load-balancer')
     await page.getByRole('button', { name: 'Kill app-2' }).click()
     await card(page, 'app-2')
       .and(page.locator('[data-state="down"]'))
       .waitFor({ timeout: 5000 })
     expect(isAlive(before)).toBe(false)
+    // Under traffic the balancer need not wait for its checks: a refused
+    // connection ejects the server at once.
+    await card(page, 'app-2')
+      .and(page.locator('[data-lb="ejected"]'))
+      .waitFor({ timeout: fall * intervalMs + PAGE_MS })
     // The traffic goes on, on the two that are left.
     for (const name of ['app-1', 'app-3']) {
       await waitFor(
@@ -111,6 +167,7 @@ describe('step 3 on the dashboard', () => {
     await page.getByRole('button', { name: 'Restart app-2' }).click()
     await card(page, 'app-2')
       .and(page.locator('[data-state="up"]'))
+      .and(page.locator('[data-lb="up"]'))
       .waitFor({ timeout: 20_000 })
     await page.click('#burst button')
     await waitFor(
@@ -220,6 +277,88 @@ describe('step 5 on the dashboard', () => {
       .locator('.facts', { hasText: /cache hits \d+%/ })
       .waitFor()
     await card(page, 'db-1').locator('.facts', { hasText: 'primary' }).waitFor()
+    // The picture: a redirect traced from a cache, its path lit (a trace
+    // stays lit for 15 s, so follow once more just before).
+    await waitFor('a redirect answered from a cache, once more', async () => {
+      await page.click('#follow button')
+      await page.locator('#hops > li', { hasText: /GET \/\w+ → / }).waitFor()
+      return /x-cache: HIT-L[12]/.test(await page.locator('#hops').innerText())
+    })
+    const again = /x-served-by: (app-\d)/.exec(
+      await page.locator('#hops').innerText(),
+    )![1]!
+    for (const name of ['load-balancer', again])
+      await card(page, name).and(page.locator('.traced')).waitFor()
     await screenshot(page, 'step05')
+  })
+})
+
+// The largest step: every tier the dashboard knows, in two regions.
+describe('step 9 on the dashboard', () => {
+  let started: NpmStart
+  let page: Page
+  beforeAll(async () => {
+    started = await npmStart('step09')
+    page = await open(started)
+  })
+  afterAll(async () => {
+    await page?.close()
+    await started?.stop('ctrl-c')
+  })
+
+  it('draws every tier of the topology, regions as columns, shards and workers, each node up, with the balancers’ view of their servers', async () => {
+    const { nodes, links } = started.topology
+    const tiers = [...new Set(nodes.map((n) => n.tier))]
+    expect(tiers).toEqual(
+      expect.arrayContaining([
+        'edge',
+        'global',
+        'balancer',
+        'app',
+        'cache',
+        'database',
+        'worker',
+      ]),
+    )
+    for (const node of nodes)
+      await card(page, node.name)
+        .and(page.locator('[data-state="up"]'))
+        .waitFor()
+    for (const tier of tiers)
+      await expect(
+        page.locator(`.tier[data-tier="${tier}"] .node`).count(),
+      ).resolves.toBe(nodes.filter((n) => n.tier === tier).length)
+    // Each region a column of its own, on every tier that has regions.
+    const regions = [...new Set(nodes.map((n) => n.region).filter(Boolean))]
+    expect(regions.length).toBeGreaterThanOrEqual(2)
+    for (const tier of ['edge', 'balancer', 'app', 'database'])
+      await expect(
+        page.locator(`.tier[data-tier="${tier}"] .region`).allInnerTexts(),
+      ).resolves.toEqual(
+        expect.arrayContaining(regions.map((r) => `region ${r}`)),
+      )
+    // Shards on their databases; queues on the workers.
+    for (const node of nodes.filter((n) => n.shard))
+      await expect(card(page, node.name).innerText()).resolves.toContain(
+        node.shard!,
+      )
+    for (const node of nodes.filter((n) => n.tier === 'worker'))
+      await card(page, node.name)
+        .locator('.facts', { hasText: /waiting/ })
+        .waitFor()
+    await expect(page.locator('#arrows line').count()).resolves.toBe(
+      links.length,
+    )
+    // The global balancer's servers are the regions' balancers; theirs,
+    // the region's app servers.
+    for (const node of nodes.filter((n) => n.tier === 'balancer'))
+      await card(page, node.name)
+        .locator('.pool', { hasText: "in global-balancer's pool" })
+        .waitFor()
+    for (const node of nodes.filter((n) => n.tier === 'app'))
+      await card(page, node.name)
+        .and(page.locator('[data-lb="up"]'))
+        .locator('.pool', { hasText: `in ${node.region}-lb's pool` })
+        .waitFor()
   })
 })

@@ -68,6 +68,27 @@ function figures(sample) {
   return parts.join(' · ')
 }
 
+// What one balancer thinks of this node, which may not be what the
+// process is: a dead server still gets requests until its checks fail
+// `fall` times in a row, and a restarted one none until they pass `rise`.
+function poolLine(view) {
+  const inARow = (n, how) => `${n} check${n === 1 ? '' : 's'} ${how} in a row`
+  if (view.state === 'down') {
+    const parts = [`ejected by ${view.by}`]
+    if (view.passedChecks > 0) parts.push(inARow(view.passedChecks, 'passed'))
+    else if (view.failedChecks > 0)
+      parts.push(inARow(view.failedChecks, 'failed'))
+    if (view.failedAttempts > 0)
+      parts.push(
+        `${view.failedAttempts} attempt${view.failedAttempts === 1 ? '' : 's'} failed`,
+      )
+    return parts.join(' · ')
+  }
+  if (view.failedChecks > 0)
+    return `${view.by} still sends to it · ${inARow(view.failedChecks, 'failed')}`
+  return `in ${view.by}'s pool`
+}
+
 // Runs a button's work once at a time, and says what went wrong.
 const busy = (button, work) => async () => {
   button.disabled = true
@@ -106,14 +127,22 @@ function card(node, sample) {
     (answer) => `Restarted ${node.name}: pid ${answer.pid}.`,
   )
   const where = [node.role, node.region, node.shard].filter(Boolean).join(' · ')
+  const pools = (sample && sample.pools) || []
+  const ejected = pools.filter((view) => view.state === 'down')
+  const lb =
+    pools.length === 0 ? {} : { 'data-lb': ejected.length ? 'ejected' : 'up' }
   return element(
     'article',
     {
-      class: `node ${state}${traced.has(node.name) ? ' traced' : ''}${node.frontDoor ? ' front-door' : ''}`,
+      class: `node ${state}${ejected.length ? ' ejected' : ''}${traced.has(node.name) ? ' traced' : ''}${node.frontDoor ? ' front-door' : ''}`,
       id: `node-${node.name}`,
       'data-name': node.name,
       'data-state': state,
-      'aria-label': `${node.name}, ${state}`,
+      ...lb,
+      'aria-label': [
+        `${node.name}, ${state}`,
+        ...ejected.map((view) => `ejected by ${view.by}`),
+      ].join(', '),
     },
     element(
       'h3',
@@ -128,6 +157,9 @@ function card(node, sample) {
       `${where} · pid ${sample ? sample.pid : node.pid}`,
     ),
     element('p', { class: 'figures' }, sample ? figures(sample) : ''),
+    pools.map((view) =>
+      element('p', { class: `pool ${view.state}` }, poolLine(view)),
+    ),
     element(
       'ul',
       { class: 'facts' },

@@ -1,7 +1,9 @@
 // Once a second: what every node is doing. Rates come from each process's
 // own report (RunningNode.stats: answers, CPU, latency histogram), the
 // step's facts from the node's /metrics (cache hits, replication role and
-// lag, queue depth), so every step is drawn the same way, with what it has.
+// lag, queue depth), and the balancers' view of the servers behind them
+// from theirs, so every step is drawn the same way, with what it has.
+import { Agent, get } from 'node:http'
 import type { RunningNode } from '../launcher'
 import { percentile, type ProcessStats } from '../process-stats'
 import type { Topology } from '../topology'
@@ -21,6 +23,23 @@ export interface NodeSample {
   rssMb?: number
   /** Short readable facts from the node's /metrics: "primary", "hits 92%". */
   facts: string[]
+  /** What each balancer that sends to this node thinks of it: the process
+   * may be dead while a balancer still sends to it, until its checks fail. */
+  pools?: PoolView[]
+}
+
+/** One balancer's view of one of its servers, from its /_lb/metrics. */
+export interface PoolView {
+  /** The balancer's name. */
+  by: string
+  /** Down: ejected, the balancer sends it nothing. */
+  state: 'up' | 'down'
+  /** Health checks in a row that passed, or that failed. */
+  passedChecks: number
+  failedChecks: number
+  /** Requests sent to it that failed, since the balancer started (a GET
+   * then went to the next server). */
+  failedAttempts: number
 }
 
 export interface Sample {
@@ -35,6 +54,8 @@ export interface Sample {
 type Counters = Record<string, number>
 interface Metrics {
   counters?: Counters
+  /** A balancer's servers (/_lb/metrics). */
+  servers?: ({ url: string } & Omit<PoolView, 'by'>)[]
   replication?: {
     role?: string
     lagEntries?: number
@@ -52,6 +73,8 @@ const METRICS_PATH: Record<string, string> = {
   database: '/metrics',
   worker: '/metrics',
   edge: '/_edge/metrics',
+  balancer: '/_lb/metrics',
+  global: '/_lb/metrics',
 }
 
 const ratio = (hits: number, all: number) =>
@@ -92,6 +115,10 @@ export function factsOf(tier: string, metrics: Metrics): string[] {
     if (role !== 'primary' && lagEntries !== undefined)
       facts.push(`lag ${lagEntries} entries, ${lagMs ?? 0} ms`)
   }
+  if (metrics.servers?.length) {
+    const up = metrics.servers.filter((s) => s.state === 'up').length
+    facts.push(`${up} of ${metrics.servers.length} servers in the pool`)
+  }
   for (const [queue, figures] of Object.entries(metrics.queues ?? {})) {
     facts.push(
       `${queue}: ${figures.waiting ?? 0} waiting, oldest ${figures.oldestWaitingMs ?? 0} ms`,
@@ -101,16 +128,63 @@ export function factsOf(tier: string, metrics: Metrics): string[] {
   return facts
 }
 
-async function metricsOf(
+// The scrapes go over node:http with kept-alive connections: a dozen a
+// second cost the launcher a third of what fetch() costs. An idle
+// connection is closed after 2 s, long before a node's server closes it
+// (shared/net.ts: 65 s), so no scrape goes out on a closing socket.
+const agent = new Agent({ keepAlive: true, maxSockets: 4, timeout: 2000 })
+
+/** A node's JSON answer, or undefined: no answer within 800 ms, not JSON,
+ * or (unless `anyStatus`) not a 2xx. */
+function metricsOf(
   url: string,
   anyStatus = false,
 ): Promise<(Metrics & { status?: string }) | undefined> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(800) })
-    return res.ok || anyStatus ? ((await res.json()) as Metrics) : undefined
-  } catch {
-    return undefined
-  }
+  return new Promise((resolve) => {
+    const req = get(url, { agent, timeout: 800 }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => (text += chunk))
+      // Cut off mid-answer: nothing (a resolved promise ignores the rest).
+      res.on('error', () => resolve(undefined))
+      res.on('close', () => resolve(undefined))
+      res.on('end', () => {
+        const ok = res.statusCode! >= 200 && res.statusCode! < 300
+        try {
+          resolve(ok || anyStatus ? (JSON.parse(text) as Metrics) : undefined)
+        } catch {
+          resolve(undefined)
+        }
+      })
+    })
+    req.on('timeout', () => req.destroy())
+    req.on('error', () => resolve(undefined))
+  })
+}
+
+/** Each balancer's view of its servers, by the server's address. */
+export function poolsOf(
+  balancers: { name: string; metrics: Metrics | undefined }[],
+): Map<string, PoolView[]> {
+  const pools = new Map<string, PoolView[]>()
+  for (const { name, metrics } of balancers)
+    for (const {
+      url,
+      state,
+      passedChecks,
+      failedChecks,
+      failedAttempts,
+    } of metrics?.servers ?? []) {
+      const view = {
+        by: name,
+        state,
+        passedChecks,
+        failedChecks,
+        failedAttempts,
+      }
+      pools.set(url, [...(pools.get(url) ?? []), view])
+    }
+  return pools
 }
 
 /** What the page may see of the topology: no tokens, no paths. */
@@ -136,8 +210,11 @@ export function createSampler(
   const previous = new Map<string, { stats: ProcessStats; rates: Rates }>()
   const series: NonNullable<Sample['series']> = []
   const listeners = new Set<(sample: Sample) => void>()
+  // Pages that have had no frame yet: theirs carries the whole minute.
+  const newcomers = new Set<(sample: Sample) => void>()
   let burst: Burst | undefined
   let latest: Sample | undefined
+  let wake: (() => void) | undefined
   let rows: Record<string, number> | undefined
   let ticks = 0
 
@@ -170,28 +247,41 @@ export function createSampler(
   async function sample(): Promise<Sample> {
     const at = Date.now()
     const current = topology()
-    const samples = await Promise.all(
-      current.nodes.map(async (described): Promise<NodeSample> => {
+    const scraped = await Promise.all(
+      current.nodes.map(async (described) => {
         const node = nodes.find((n) => n.name === described.name)
         const up = node?.alive ?? false
         const path = METRICS_PATH[described.tier]
-        const metrics =
+        const [metrics, health] = await Promise.all([
           up && path && described.url.startsWith('http')
-            ? await metricsOf(`${described.url}${path}`)
-            : undefined
-        const draining =
-          up &&
-          described.tier === 'app' &&
-          (await metricsOf(`${described.url}/healthz`, true))?.status ===
-            'draining'
+            ? metricsOf(`${described.url}${path}`)
+            : undefined,
+          up && described.tier === 'app'
+            ? metricsOf(`${described.url}/healthz`, true)
+            : undefined,
+        ])
+        return { described, node, up, metrics, health }
+      }),
+    )
+    // A server is known to the balancers by its address.
+    const pools = poolsOf(
+      scraped
+        .filter((s) => s.metrics?.servers)
+        .map((s) => ({ name: s.described.name, metrics: s.metrics })),
+    )
+    const samples = scraped.map(
+      ({ described, node, up, metrics, health }): NodeSample => {
+        const views = pools.get(described.url)
         return {
           name: described.name,
-          state: draining ? 'draining' : up ? 'up' : 'down',
+          state:
+            health?.status === 'draining' ? 'draining' : up ? 'up' : 'down',
           pid: node?.pid ?? described.pid,
           ...(node ? rates(node) : {}),
           facts: metrics ? factsOf(described.tier, metrics) : [],
+          ...(views ? { pools: views } : {}),
         }
-      }),
+      },
     )
     // Sharded steps: rows per shard, from the app's own count (a query on
     // every shard, so every fifth sample only), on each of its databases.
@@ -207,8 +297,13 @@ export function createSampler(
     const door = samples.find(
       (s) => current.nodes.find((n) => n.name === s.name)?.frontDoor,
     )
-    series.push({ at, rps: door?.rps ?? 0, p99: door?.p99 ?? null })
-    if (series.length > 60) series.shift()
+    // One point a second: a sample taken early for a new page replaces the
+    // last point; points from before a time nobody watched are dropped.
+    const point = { at, rps: door?.rps ?? 0, p99: door?.p99 ?? null }
+    if (at - (series.at(-1)?.at ?? 0) < intervalMs / 2) series.pop()
+    series.push(point)
+    while (series.length > 60 || (series[0] && series[0].at < at - 60_000))
+      series.shift()
     return {
       at,
       topology: drawable(current),
@@ -217,41 +312,48 @@ export function createSampler(
     }
   }
 
+  // Each page's frame: the last point of the chart, or for a page that has
+  // had no frame yet, the whole minute.
+  const send = (listener: (sample: Sample) => void, current: Sample) => {
+    const history = newcomers.delete(listener)
+    listener({ ...current, series: history ? [...series] : series.slice(-1) })
+  }
+
   let stopped = false
   const loop = async () => {
     while (!stopped) {
       const started = Date.now()
       // Nobody watching: no scrapes, so the dashboard costs nothing.
-      if (listeners.size > 0) latest = await sample().catch(() => latest)
-      if (latest && listeners.size > 0) {
-        const point = { ...latest, series: series.slice(-1) }
-        for (const listener of listeners) listener(point)
+      if (listeners.size > 0) {
+        const fresh = await sample().catch(() => undefined)
+        if (fresh) latest = fresh
+        if (fresh) for (const listener of listeners) send(listener, fresh)
       }
-      await new Promise((resolve) =>
+      await new Promise<void>((resolve) => {
+        wake = resolve
         setTimeout(
           resolve,
           Math.max(0, intervalMs - (Date.now() - started)),
-        ).unref(),
-      )
+        ).unref()
+      })
+      wake = undefined
     }
   }
   void loop()
 
   return {
-    /** The last sample; with `history`, the front door's whole last minute. */
-    latest(history = false): object {
-      return {
-        ...(latest ?? {
-          at: Date.now(),
-          topology: drawable(topology()),
-          nodes: [],
-        }),
-        series: history ? series : series.slice(-1),
-      }
-    },
+    /** Frames for one page, the first as soon as it is fresh: the last
+     * sample if it was taken within the interval (for the pages already
+     * open), or else a new one at once, never one from before it came. */
     subscribe(listener: (sample: Sample) => void) {
       listeners.add(listener)
-      return () => void listeners.delete(listener)
+      newcomers.add(listener)
+      if (latest && Date.now() - latest.at < intervalMs) send(listener, latest)
+      else wake?.()
+      return () => {
+        listeners.delete(listener)
+        newcomers.delete(listener)
+      }
     },
     follow(next: Burst) {
       burst = next
@@ -259,6 +361,8 @@ export function createSampler(
     stop() {
       stopped = true
       listeners.clear()
+      newcomers.clear()
+      wake?.()
     },
   }
 }

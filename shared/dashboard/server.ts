@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import type { RunningNode } from '../launcher'
 import { LOOPBACK, listen, type Handle } from '../net'
 import type { Topology } from '../topology'
-import { burst, type Burst } from './burst'
+import { burst, burstPlan, type Burst } from './burst'
 import { createSampler } from './sampler'
 import { trace } from './trace'
 
@@ -124,35 +124,28 @@ export async function startDashboard(
     if (path === '/api/burst') {
       if (running && !running.done)
         return reply(res, 409, { error: 'A burst is already running' })
-      const requests = Number(body.requests ?? 1000)
-      const code = body.code
-      if (!Number.isInteger(requests) || requests < 1 || requests > 5000)
-        return reply(res, 400, { error: 'requests: a whole number, 1 to 5000' })
-      if (
-        code !== undefined &&
-        !(typeof code === 'string' && /^[\w-]{1,64}$/.test(code))
-      )
-        return reply(res, 400, { error: 'code: letters, digits, - and _' })
-      running = burst(options.topology().frontDoor, {
-        requests,
-        path: code ? `/${code}` : '/',
-      })
+      // The same plan and the same burst as `npm run chaos -- stepNN burst`.
+      const plan = burstPlan(body)
+      if ('error' in plan) return reply(res, 400, plan)
+      running = burst(options.topology().frontDoor, plan)
       sampler.follow(running)
-      return reply(res, 202, { requests, path: running.path })
+      return reply(res, 202, { requests: plan.requests, path: running.path })
     }
     return reply(res, 404, { error: 'No such action' })
   }
 
-  // One event a second to every open page, from one shared sampler.
+  // One event a second to every open page, from one shared sampler. The
+  // first one is fresh, with the front door's last minute: a sample taken
+  // for this page, or one the open pages got less than a second ago.
   function stream(req: IncomingMessage, res: ServerResponse) {
     res.writeHead(200, {
       'Content-Type': 'text/event-stream',
       'Cache-Control': 'no-store',
       Connection: 'keep-alive',
     })
+    res.flushHeaders() // the page is connected before its first frame
     const send = (data: object) =>
       res.write(`data: ${JSON.stringify(data)}\n\n`)
-    send(sampler.latest(true))
     const unsubscribe = sampler.subscribe(send)
     req.on('close', unsubscribe)
   }

@@ -57,11 +57,25 @@ export async function npmStart(
     dirs.remove()
     throw error
   }
+  // Every node process the run has had: those it started with, and those
+  // a restart (chaos, the dashboard, the supervisor) put in their place,
+  // as the topology file names them now.
+  const pids = new Set(topology.nodes.map((node) => node.pid))
+  const current = () => {
+    try {
+      const now = JSON.parse(readFileSync(runFile, 'utf8')) as Topology
+      for (const node of now.nodes) pids.add(node.pid)
+    } catch {
+      // Gone (npm start removes it as it stops) or being rewritten.
+    }
+    return [...pids].filter((pid) => pid > 0)
+  }
   return {
     topology,
     runFile,
     output: () => output,
     async stop(how) {
+      current() // before npm start removes the file
       if (how === 'ctrl-c') process.kill(-child.pid!, 'SIGINT')
       else child.kill('SIGTERM')
       try {
@@ -73,12 +87,12 @@ export async function npmStart(
           },
         )
         await waitFor('every node process to exit', () =>
-          topology.nodes.every((node) => !isAlive(node.pid)),
+          current().every((pid) => !isAlive(pid)),
         )
       } finally {
         // Whatever happened, leave nothing running behind the test.
-        for (const node of topology.nodes)
-          if (isAlive(node.pid)) process.kill(node.pid, 'SIGKILL')
+        for (const pid of current())
+          if (isAlive(pid)) process.kill(pid, 'SIGKILL')
         if (child.exitCode === null && child.signalCode === null)
           process.kill(-child.pid!, 'SIGKILL')
         dirs.remove()

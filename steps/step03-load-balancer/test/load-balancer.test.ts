@@ -118,6 +118,30 @@ describe('load balancer: proxying, retries and failures', () => {
     )
   })
 
+  it('shows its view of each server at /_lb/metrics: up, then down once it failed `fall` checks in a row', async () => {
+    const lb = await start([upstreams[0]!.url, upstreams[1]!.url], {
+      fall: 2,
+      healthCheck: { intervalMs: 50, timeoutMs: 50 },
+    })
+    const view = async () => (await send(lb.url, '/_lb/metrics')).json
+    expect(
+      (await view()).servers.map((s: { state: string }) => s.state),
+    ).toEqual(['up', 'up'])
+    upstreams[1]!.hang = true // its checks time out from now on
+    const down = await waitFor('app-2 to be ejected', async () => {
+      const servers = (await view()).servers
+      return servers[1].state === 'down' ? servers : undefined
+    })
+    expect(down[0]).toMatchObject({ url: upstreams[0]!.url, state: 'up' })
+    expect(down[1]).toMatchObject({ url: upstreams[1]!.url, state: 'down' })
+    expect(down[1].failedChecks).toBeGreaterThanOrEqual(2)
+    expect((await view()).health).toEqual({
+      rise: 2,
+      fall: 2,
+      intervalMs: 50,
+    })
+  })
+
   it('keeps Host when the Connection header names it', async () => {
     const lb = await start([upstreams[0]!.url])
     const reply = await rawGet(lb.url, '/x', {

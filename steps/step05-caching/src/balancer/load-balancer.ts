@@ -66,21 +66,24 @@ export async function startLoadBalancer(
       return [server, { host: hostname, port: Number(port) || 80 }]
     }),
   )
+  const rise = options.rise ?? 2
+  const fall = options.fall ?? 3
   const pool = createPool(options.servers, {
     policy: options.policy ?? 'round-robin',
-    rise: options.rise ?? 2,
-    fall: options.fall ?? 3,
+    rise,
+    fall,
   })
-  const stopChecks = startHealthChecks(
-    pool,
-    {
-      path: '/healthz',
-      intervalMs: 1000,
-      timeoutMs: 500,
-      ...options.healthCheck,
-    },
-    log,
-  )
+  const checks: HealthCheckOptions = {
+    path: '/healthz',
+    intervalMs: 1000,
+    timeoutMs: 500,
+    ...options.healthCheck,
+  }
+  const stopChecks = startHealthChecks(pool, checks, log)
+  // Attempts each server failed (refused, reset, timed out; a GET then went
+  // to the next server), counted only on a failure: nothing is added to
+  // the path of a good request.
+  const failed = new Map<string, number>()
   const timeoutMs = options.timeoutMs ?? 5000
   const limit = options.rateLimit && createRateLimiter(options.rateLimit)
   // Trade-off: reused connections save a handshake per request; idle ones are
@@ -98,11 +101,22 @@ export async function startLoadBalancer(
       return sendError(res, 429, 'rate_limited', 'Too many requests; slow down')
     }
     // The one path the balancer answers itself, as NGINX's stub_status:
-    // what this process costs. Every other path goes to an app server.
+    // what this process costs, and its view of each server (HAProxy's stats
+    // page): up, or down (ejected: no request goes to it), with the checks
+    // in a row that passed or failed. Every other path goes to a server.
     if (req.url === '/_lb/metrics' && req.method === 'GET')
       return sendJson(res, 200, {
         node: options.name,
         process: metricsOfProcess(req.socket.localPort),
+        health: { rise, fall, intervalMs: checks.intervalMs },
+        servers: pool.servers().map(({ url, up, streak, inFlight }) => ({
+          url,
+          state: up ? 'up' : 'down',
+          passedChecks: Math.max(streak, 0),
+          failedChecks: Math.max(-streak, 0),
+          failedAttempts: failed.get(url) ?? 0,
+          inFlight,
+        })),
       })
     // Never resolve the target against a server's URL: `//host:port/x` would
     // replace the server with any address the client names (an open proxy).
@@ -119,6 +133,7 @@ export async function startLoadBalancer(
       failure = await forward(req, res, server, path, client)
       // Done, or nobody is left to answer: no ejection, no retry.
       if (!failure || failure === 'client-gone') return
+      failed.set(server, (failed.get(server) ?? 0) + 1)
       // Only a server that cannot be reached at its own address is ejected:
       // a reset or a timeout may be this request's doing, and the health
       // checks judge the server soon enough.
