@@ -1,5 +1,6 @@
 // npm run reshard -- step09 add      add a shard to the running system
 // npm run reshard -- step09 remove   move the last shard's links away, stop it
+// (`npm run reshard -- add` is the same: only step 9 has shards.)
 // It asks the running `npm start`, which starts (or stops) the shard's
 // processes, so that Ctrl-C there still stops every one of them. Progress
 // lines show as the move goes.
@@ -8,7 +9,8 @@ import { fail, runningStep } from './running'
 const USAGE = 'Usage: npm run reshard -- step09 add   (or remove)'
 
 async function main() {
-  const [stepArg, action] = process.argv.slice(2)
+  const args = process.argv.slice(2)
+  const [stepArg, action] = args.length === 1 ? ['step09', ...args] : args
   if (action !== 'add' && action !== 'remove') fail(USAGE)
   const { topology } = runningStep(stepArg, USAGE)
   const reply = await fetch(

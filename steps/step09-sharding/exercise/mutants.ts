@@ -80,6 +80,20 @@ export const mutants: Mutant[] = [
     with: `return points[low === 0 ? points.length - 1 : low - 1]!.member`,
   },
   {
+    name: 'a walk from the first point: the right owner, after thousands of reads',
+    hint: 'Hint 2: the first point after the key',
+    replace: `  let low = 0
+  let high = points.length
+  while (low < high) {
+    const middle = (low + high) >>> 1
+    if (points[middle]!.position < position) low = middle + 1
+    else high = middle
+  }
+  return points[low === points.length ? 0 : low]!.member`,
+    with: `  const found = points.findIndex((point) => point.position >= position)
+  return points[found === -1 ? 0 : found]!.member`,
+  },
+  {
     name: 'every key is listed, the ones whose owner stayed too',
     hint: 'Hint 3: which keys move',
     replace: `if (from !== to) moves.push({ key, from, to })`,

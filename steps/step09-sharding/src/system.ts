@@ -34,6 +34,7 @@ import { roles } from './roles'
 import { createDbClient, DbError, type Params } from './database/db-client'
 import {
   DEFAULT_VNODES,
+  firstShardMap,
   readShardMap,
   routerFor,
   type Scheme,
@@ -189,6 +190,8 @@ export async function startSystem(
     { length: MAX_SHARDS },
     (_, i) => `shard-${i + 1}`,
   )
+  // A bad shards, scheme or vnodes option fails here, before any process.
+  const newMap = firstShardMap(shardNames, options)
   const dbs: DbPlace[] = [
     ...(await Promise.all(
       shardNames.flatMap((group, i) =>
@@ -262,14 +265,7 @@ export async function startSystem(
   // The shard map: the one a system that ran before saved, or a new one.
   const mapFile = join(options.dataDir, 'shard-map.json')
   const saved = readShardMap(mapFile)
-  const firstMap: ShardMap = saved ?? {
-    epoch: 1,
-    scheme: options.scheme ?? 'ring',
-    shards: shardNames.slice(0, options.shards ?? 3).map((name) => ({
-      name,
-      vnodes: options.vnodes ?? DEFAULT_VNODES,
-    })),
-  }
+  const firstMap: ShardMap = saved ?? newMap
   const groupsIn = (map: ShardMap) => [
     ...new Set([...map.shards, ...(map.previous ?? [])].map((s) => s.name)),
   ]

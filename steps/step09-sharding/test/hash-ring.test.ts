@@ -140,6 +140,37 @@ describe('finding the owner', () => {
   )
 
   it(
+    'finds the owner by binary search: about log2(n) points read per key on a ring of 10,000 points, not a walk through them',
+    hinted('Hint 2: the first point after the key', () => {
+      const big = buildRing(shards(5, 2000))
+      const n = big.points.length
+      // Every points[i] your ownerOf() reads, however it reads it: an index,
+      // find(), a for...of, a copy of the array.
+      let reads = 0
+      const counted: Ring = {
+        points: new Proxy(big.points, {
+          get(target, property, receiver) {
+            if (typeof property === 'string' && /^\d+$/.test(property)) reads++
+            return Reflect.get(target, property, receiver)
+          },
+        }),
+      }
+      const keys = KEYS.slice(0, 1000)
+      for (const k of keys) ownerOf(counted, k)
+      const perKey = reads / keys.length
+      // A binary search reads about log2(10,000) = 14 points; a walk from
+      // the start, 5,000 on average.
+      const steps = Math.ceil(Math.log2(n))
+      if (perKey > 2 * steps)
+        throw new Error(
+          `ownerOf() read ${perKey.toFixed(0)} of the ${n} points per key, on average: a binary search reads about ${steps}`,
+        )
+      for (const k of keys.slice(0, 50))
+        expect(ownerOf(counted, k)).toBe(ownerOf(big, k))
+    }),
+  )
+
+  it(
     'finds the same owner in another process: the ring is the same everywhere',
     hinted('Hint 2: the first point after the key', () => {
       // Here first: a gap in your ring is reached in this process.
@@ -268,6 +299,38 @@ describe('your ring in the running system', () => {
         }
       }
       expect(owners.size).toBeGreaterThan(1)
+    }),
+  )
+
+  it(
+    'moves exactly the links your movedKeys() plans when a fourth shard joins the running system, each from the shard that held it',
+    hinted('Hint 3: which keys move', async () => {
+      // Your functions first: a gap in them is reached here, in one line.
+      const before = buildRing(shards(3))
+      const after = buildRing(shards(4))
+      movedKeys(before, after, [])
+      expect((await system.shardMap()).shards).toEqual(shards(3))
+      const links = await Promise.all(
+        Array.from({ length: 40 }, () => createLink(system.url)),
+      )
+      const codes = links.map((link) => link.code)
+      const plan = movedKeys(before, after, codes)
+      const heldBefore = await Promise.all(codes.map(holders))
+      // The system's move does not call movedKeys(): it asks your ring for
+      // the new owner of every row it reads, page by page. The same plan.
+      await system.reshard('add')
+      const heldAfter = await Promise.all(codes.map(holders))
+      // Every link on one shard, before and after.
+      expect(
+        [...heldBefore, ...heldAfter].filter((held) => held.length !== 1),
+      ).toEqual([])
+      const moved = codes.flatMap((key, i) => {
+        const [from, to] = [heldBefore[i]![0]!, heldAfter[i]![0]!]
+        return from === to ? [] : [{ key, from, to }]
+      })
+      const byKey = (a: { key: string }, b: { key: string }) =>
+        a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+      expect([...plan].sort(byKey)).toEqual(moved.sort(byKey))
     }),
   )
 })

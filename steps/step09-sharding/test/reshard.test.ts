@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   createLink,
+  newClient,
   postJson,
   send,
   uniqueUrl,
@@ -266,7 +267,7 @@ describe('resharding online', () => {
     expect(system.nodes.some((n) => n.shard === 'shard-4')).toBe(false)
   })
 
-  it('carries over a delete that lands between reading a link and copying it', async () => {
+  it('keeps a link deleted while its copy is on its way: from the delete on, its redirects and details answer 410 through every cache, during the move and after', async () => {
     // The links that will move to shard-4, grouped by the shard they leave.
     const map = await system.shardMap()
     const now = buildRing(map.shards)
@@ -278,8 +279,33 @@ describe('resharding online', () => {
       (link) => ownerOf(next, link.code) === 'shard-4',
     )
     expect(leaving.length).toBeGreaterThan(0)
+    // Each link read once before the move: its copy sits in the caches.
+    for (const link of leaving)
+      expect((await send(system.url, `/${link.code}`)).status).toBe(302)
     const deleted: Known[] = []
     const deletes: Promise<void>[] = []
+    // Once a delete is acknowledged, a client that did not make it (no
+    // cookie) asks for the link through both edges, until after the move:
+    // a redirect (the caches' way) and the details (the shards' way).
+    const edges = ['edge-us', 'edge-asia'].map((name) => node(system, name).url)
+    const wrong: string[] = []
+    const bystander = newClient()
+    let reading = true
+    let phase = 'during the move'
+    const reader = (async () => {
+      for (let n = 0; reading; n++) {
+        const link = deleted[n % Math.max(1, deleted.length)]
+        if (!link) {
+          await delay(5)
+          continue
+        }
+        const path = n % 2 === 0 ? `/${link.code}` : `/api/links/${link.code}`
+        const reply = await bystander.send(edges[(n >> 1) % 2]!, path)
+        if (reply.status !== 410)
+          wrong.push(`${phase}: ${path} ${reply.status} ${reply.body}`)
+        await delay(5)
+      }
+    })()
     // One page per shard, and a long rest after reading it: each shard's
     // leaving links are deleted while their copies are on their way.
     const moved = system.reshard(
@@ -305,7 +331,13 @@ describe('resharding online', () => {
     )
     await moved
     await Promise.all(deletes)
+    phase = 'after the move'
+    // After the cut-over too: a live copy in a cache would show now.
+    await delay(1500)
+    reading = false
+    await reader
     expect(deleted.length).toBe(leaving.length)
+    expect(wrong).toEqual([])
     for (const link of deleted) {
       const reply = await send(system.url, `/api/links/${link.code}`)
       expect([link.code, reply.status]).toEqual([link.code, 410])
@@ -328,5 +360,51 @@ describe('resharding online', () => {
       const reply = await send(app.url, `/api/links/${link.code}`)
       expect([link.code, reply.status]).toEqual([link.code, 200])
     }
+  })
+
+  it('names in X-Shard and X-DB the shard that answered: during a move, the old owner of a link not copied yet; after it, the new owner', async () => {
+    // The links that will move to shard-4, by the shard they leave.
+    const map = await system.shardMap()
+    const now = buildRing(map.shards)
+    const next = buildRing([
+      ...map.shards,
+      { name: 'shard-4', vnodes: map.shards[0]!.vnodes },
+    ])
+    const leaving = known.filter(
+      (link) => ownerOf(next, link.code) === 'shard-4',
+    )
+    const reader = newClient() // no cookie: no read waits for a write
+    const where = async (link: Known) => {
+      const reply = await reader.send(system.url, `/api/links/${link.code}`)
+      return [
+        link.code,
+        reply.status,
+        reply.headers.get('x-shard'),
+        reply.headers.get('x-db')?.replace(/^\w+ (db-s\d)-.*$/, '$1'),
+      ]
+    }
+    // While each shard's page rests (read, not copied yet), some of its
+    // leaving links are asked for: only their old owner has them.
+    const during: Promise<unknown[]>[] = []
+    const expected: unknown[][] = []
+    await system.reshard(
+      'add',
+      (line) => {
+        const read = /^shard-(\d): \d+ links read/.exec(line)
+        if (!read) return
+        const from = `shard-${read[1]}`
+        for (const link of leaving
+          .filter((l) => ownerOf(now, l.code) === from)
+          .slice(0, 3)) {
+          during.push(where(link))
+          expected.push([link.code, 200, from, `db-s${read[1]}`])
+        }
+      },
+      { pageSize: 10_000, pauseMs: 300 },
+    )
+    expect(expected.length).toBeGreaterThan(0)
+    expect(await Promise.all(during)).toEqual(expected)
+    for (const link of leaving.slice(0, 5))
+      expect(await where(link)).toEqual([link.code, 200, 'shard-4', 'db-s4'])
   })
 })

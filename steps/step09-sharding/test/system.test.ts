@@ -229,10 +229,12 @@ describe('links over three shards', () => {
     }
   })
 
-  it('answers the number of links over every shard (a scatter-gather), each counted on its owner', async () => {
+  it('answers the number of links over every shard (a scatter-gather), each counted on its owner, and names every shard it asked in X-Shard', async () => {
     const before = (await send(system.url, '/api/stats')).json
     await Promise.all(Array.from({ length: 9 }, () => createLink(system.url)))
-    const after = (await send(system.url, '/api/stats')).json
+    const reply = await send(system.url, '/api/stats')
+    expect(reply.headers.get('x-shard')).toBe('shard-1, shard-2, shard-3')
+    const after = reply.json
     expect(after.links).toBe(before.links + 9)
     expect(Object.keys(after.perShard)).toEqual([
       'shard-1',
@@ -244,6 +246,18 @@ describe('links over three shards', () => {
       0,
     )
     expect(sum).toBe(after.links)
+  })
+
+  it('answers 405 with the methods it takes to any other method on /api/stats', async () => {
+    for (const method of ['POST', 'PUT', 'DELETE']) {
+      const reply = await send(system.url, '/api/stats', { method })
+      expect([method, reply.status, reply.json?.error?.code]).toEqual([
+        method,
+        405,
+        'method_not_allowed',
+      ])
+      expect(reply.headers.get('allow')).toBe('GET, HEAD, OPTIONS')
+    }
   })
 
   it('refuses a request made with an older shard map, and the app servers learn the new one from the refusal', async () => {

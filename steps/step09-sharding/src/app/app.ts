@@ -178,6 +178,7 @@ export function createApp(deps: AppDeps): express.Express {
   allowOnly(app, '/', ['GET', 'HEAD'])
   allowOnly(app, '/healthz', ['GET', 'HEAD'])
   allowOnly(app, '/metrics', ['GET', 'HEAD'])
+  if (stats) allowOnly(app, '/api/stats', ['GET', 'HEAD'])
   allowOnly(app, '/api/links', ['POST'])
   allowOnly(app, '/api/links/:code', ['GET', 'HEAD', 'DELETE'])
   allowOnly(app, '/:code', ['GET', 'HEAD'])

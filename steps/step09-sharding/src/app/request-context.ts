@@ -5,7 +5,7 @@
 // The context also names the node that answered, for the X-DB header, and
 // the cache layer, for X-Cache. Now every shard has its own log, so its own
 // sequence numbers: the cookie carries one per shard (db_seq=shard-1:42|...)
-// and X-Shard names the shard a request touched.
+// and X-Shard names the shard whose answer the client got.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, RequestListener } from 'node:http'
 
@@ -18,7 +18,9 @@ export interface RequestContext {
   wroteSeq: number
   /** Per shard: what the client has seen, and what this request wrote. */
   seqs: Record<string, number>
-  /** The shard the request's first database call went to. */
+  /** The shard whose answer the client gets: the last one asked (during a
+   * move, a read that misses on a link's new owner is answered by the old
+   * one), or every shard, for a question put to them all. */
   shard?: string
   /** Which database node answered, e.g. "replica db-2". */
   db?: string
@@ -51,6 +53,7 @@ export async function inShard<T>(
     ...parent,
     minSeq: parent.seqs[shard] ?? 0,
     wroteSeq: 0,
+    db: undefined,
   }
   try {
     return await storage.run(child, work)
@@ -59,8 +62,9 @@ export async function inShard<T>(
       parent.seqs[shard] = Math.max(parent.seqs[shard] ?? 0, child.wroteSeq)
       parent.wroteSeq = Math.max(parent.wroteSeq, child.wroteSeq)
     }
-    parent.db ??= child.db
-    parent.shard ??= shard
+    // X-Shard and X-DB name the same call: the last, whose answer counts.
+    parent.db = child.db
+    parent.shard = shard
   }
 }
 

@@ -70,29 +70,66 @@ function ownerFunction(scheme: Scheme, shards: RingMember[]) {
   }
 }
 
-/** A map as the witness keeps it; anything else is refused. */
+/** At most this many points per shard: a ring any process builds in a
+ * few milliseconds. */
+export const MAX_VNODES = 10_000
+
+const validVnodes = (n: unknown): n is number =>
+  Number.isInteger(n) && (n as number) >= 1 && (n as number) <= MAX_VNODES
+
+/** What is wrong with a would-be map, in a few words; undefined when it is
+ * a map as the witness keeps it (anything else is refused). */
+export function shardMapProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'not an object'
+  const map = value as Record<string, unknown>
+  if (!(Number.isSafeInteger(map.epoch) && (map.epoch as number) > 0))
+    return 'epoch must be a positive integer'
+  if (map.scheme !== 'ring' && map.scheme !== 'range')
+    return `scheme must be 'ring' or 'range', not ${JSON.stringify(map.scheme)}`
+  for (const field of ['shards', 'previous'] as const) {
+    const list = map[field]
+    if (field === 'previous' && list === undefined) continue
+    if (!Array.isArray(list) || list.length === 0)
+      return `${field} must list at least one shard`
+    for (const member of list as unknown[]) {
+      const { name, vnodes } = (member ?? {}) as Record<string, unknown>
+      if (typeof name !== 'string' || !/^[\w-]{1,32}$/.test(name))
+        return `${field}: a shard's name must be 1 to 32 letters, digits, _ or -`
+      if (!validVnodes(vnodes))
+        return `${field}: ${name}'s vnodes must be a whole number from 1 to ${MAX_VNODES}`
+    }
+  }
+  return undefined
+}
+
 export function isShardMap(value: unknown): value is ShardMap {
-  const map = value as ShardMap
-  const members = (list: unknown) =>
-    Array.isArray(list) &&
-    list.length > 0 &&
-    list.every(
-      (m: RingMember) =>
-        typeof m?.name === 'string' &&
-        /^[\w-]{1,32}$/.test(m.name) &&
-        Number.isInteger(m.vnodes) &&
-        m.vnodes > 0 &&
-        m.vnodes <= 10_000,
+  return shardMapProblem(value) === undefined
+}
+
+/** The map a new system starts with, from its options: the first `shards`
+ * of `names`. A bad option fails here, at start-up, and says which. */
+export function firstShardMap(
+  names: string[],
+  options: { shards?: number; scheme?: Scheme; vnodes?: number },
+): ShardMap {
+  const { shards = 3, scheme = 'ring', vnodes = DEFAULT_VNODES } = options
+  if (!(Number.isInteger(shards) && shards >= 1 && shards <= names.length))
+    throw new TypeError(
+      `SystemOptions.shards must be a whole number from 1 to ${names.length}, not ${String(shards)}`,
     )
-  return (
-    typeof map === 'object' &&
-    map !== null &&
-    Number.isSafeInteger(map.epoch) &&
-    map.epoch > 0 &&
-    (map.scheme === 'ring' || map.scheme === 'range') &&
-    members(map.shards) &&
-    (map.previous === undefined || members(map.previous))
-  )
+  if (scheme !== 'ring' && scheme !== 'range')
+    throw new TypeError(
+      `SystemOptions.scheme must be 'ring' or 'range', not ${JSON.stringify(scheme)}`,
+    )
+  if (!validVnodes(vnodes))
+    throw new TypeError(
+      `SystemOptions.vnodes must be a whole number from 1 to ${MAX_VNODES}, not ${String(vnodes)}`,
+    )
+  return {
+    epoch: 1,
+    scheme,
+    shards: names.slice(0, shards).map((name) => ({ name, vnodes })),
+  }
 }
 
 /** The map kept in a file, or undefined when there is none (or not a map). */

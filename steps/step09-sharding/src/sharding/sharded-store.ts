@@ -5,19 +5,25 @@
 // to the owner's primary, reads to the owner's replicas, as in step 7, one
 // shard at a time. While a move is on (the map has `previous`), a read that
 // misses on the new owner asks the old one, a create checks the old owner
-// first (an alias is unique because it has one owner), and a delete marks
-// both copies. The clicks live apart, in the analytics database (a vertical
-// split): only the details page reads them.
+// first (an alias is unique because it has one owner), and a delete makes
+// the new owner's copy if the move has not, then marks both. The clicks
+// live apart, in the analytics database (a vertical split): only the
+// details page reads them.
 import { randomUUID } from 'node:crypto'
-import { waitFor } from '../../../../shared/wait-for'
+import { GiveUp, waitFor } from '../../../../shared/wait-for'
 import { HttpError } from '../common/http-error'
 import type { Metrics } from '../common/metrics'
 import { CodeTakenError, type Link, type LinkStore } from '../app/link-store'
-import { inShard } from '../app/request-context'
+import { currentContext, inShard } from '../app/request-context'
 import { createDbClient, DbError, type DbClient } from '../database/db-client'
 import { watchDbNodes, type DbNodes } from '../database/db-nodes'
 import { createReplicatedStore } from '../database/replicated-store'
-import { routerFor, type Router, type ShardMap } from './shard-map'
+import {
+  routerFor,
+  shardMapProblem,
+  type Router,
+  type ShardMap,
+} from './shard-map'
 import { httpCall } from '../common/http-call'
 
 export interface ShardedStoreOptions {
@@ -52,7 +58,15 @@ export async function createShardedStore(options: ShardedStoreOptions) {
       signal: AbortSignal.timeout(1000),
     })
     if (!reply.ok) throw new Error(`the witness answered ${reply.status}`)
-    return (await reply.json()) as ShardMap
+    const map: unknown = await reply.json()
+    // Never routed by: a map that is not one fails the app server's start
+    // (and is not taken later), with what is wrong with it.
+    const problem = shardMapProblem(map)
+    if (problem)
+      throw new GiveUp(
+        `The witness's shard map is not valid: ${problem} (a new system makes it from SystemOptions.shards, scheme and vnodes)`,
+      )
+    return map as ShardMap
   }
 
   // One group's nodes as the witness sees them, reached from this region.
@@ -199,6 +213,20 @@ export async function createShardedStore(options: ShardedStoreOptions) {
     return { ...link, clicks: await clicksOf(code) } satisfies Link
   }
 
+  // A link's row on its new owner before the move's copy gets there, made
+  // as a create makes it. The move copies with INSERT OR IGNORE, so it
+  // leaves this row (and the mark a delete puts on it) as it is; a copy
+  // already made is left as it is too.
+  async function copyAhead(from: string, to: string, code: string) {
+    const link = await on(from, (store) => store.find(code))
+    if (!link) return
+    const { url, createdAt, expiresAt, deleteTokenHash } = link
+    const row = { code, url, createdAt, expiresAt, deleteTokenHash }
+    await on(to, (store) => store.insert(row)).catch((error: unknown) => {
+      if (!(error instanceof CodeTakenError)) throw error
+    })
+  }
+
   const store: LinkStore = {
     find,
     insert: (link) =>
@@ -215,10 +243,17 @@ export async function createShardedStore(options: ShardedStoreOptions) {
       withMap(async () => {
         const owner = router.owner(code)
         const before = router.previousOwner(code)
+        // Moving: the move may have read the live row and not copied it
+        // yet; its copy would bring the link back. Make the copy first,
+        // then mark both with the statement of every delete, which each
+        // region's caches follow in the log. The new owner last: its
+        // answer is the one that counts from now on.
+        if (before) {
+          await copyAhead(before, owner, code)
+          await on(before, (store) => store.markDeleted(code, at))
+        }
         metrics.count(`shard.${owner}.writes`)
         await on(owner, (store) => store.markDeleted(code, at))
-        // The copy may not have been made yet, or made already: mark both.
-        if (before) await on(before, (store) => store.markDeleted(code, at))
       }),
     // A click recorded directly (the worker's way is a batch of events).
     recordClick: async (code) => {
@@ -272,6 +307,9 @@ export async function createShardedStore(options: ShardedStoreOptions) {
           }),
         ),
       )
+      // Every shard answered a part: X-Shard names them all.
+      const context = currentContext()
+      if (context) context.shard = counts.map(([name]) => name).join(', ')
       return {
         epoch: map.epoch,
         links: counts.reduce((sum, [, n]) => sum + n, 0),
