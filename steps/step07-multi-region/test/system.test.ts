@@ -161,3 +161,46 @@ describe('two regions behind a global load balancer', () => {
     )
   })
 })
+
+// Why losing asia in semi-sync mode loses no acknowledged write: by the
+// time a create is acknowledged, the replica in the other region has it.
+describe('semi-synchronous replication across regions', () => {
+  const data = tempDir()
+  let system: System
+  beforeAll(async () => {
+    // A WAN slow enough that an asynchronous copy would surely arrive after
+    // the 201, and a semi-sync timeout far above its round trip.
+    system = await startSystem({
+      ...fast,
+      dataDir: data.path,
+      ackMode: 'semi-sync',
+      wanDelayMs: 100,
+      dbTimeoutMs: 6000,
+    })
+  })
+  afterAll(async () => {
+    await system.close()
+    data.remove()
+  })
+
+  it('acknowledges a create only once the us replica holds it: each one is there the moment its 201 arrives', async () => {
+    const usReplica = node(system, 'db-us-1').url
+    const asia = node(system, 'edge-asia').url
+    for (let i = 0; i < 10; i++) {
+      const created = await postJson(asia, '/api/links', {
+        url: `https://example.com/semi-sync/${i}`,
+      })
+      expect(created.status).toBe(201)
+      const rows = await postJson(
+        usReplica,
+        '/query',
+        {
+          sql: 'SELECT code FROM links WHERE code = ?',
+          params: [created.json.code],
+        },
+        auth,
+      )
+      expect(rows.json.rows).toEqual([{ code: created.json.code }])
+    }
+  })
+})
