@@ -28,6 +28,19 @@ describe('verify:exercises and the typical wrong answers', () => {
     )
   })
 
+  it("fails when a mutant's failures name no hint at all", async () => {
+    // A bare string has no message for hinted() to add its hint to, as a
+    // failure outside hinted() (a hook, an unwrapped test) would have none.
+    const silent = {
+      ...mutant,
+      with: `if (random !== randomInt) throw 'no message'
+    ${mutant.replace}`,
+    }
+    expect(await checkMutant(step, silent)).toMatch(
+      /fails 1 test\(s\), but they name no hint, not "Hint 1: codes"/,
+    )
+  })
+
   it('fails when the text a mutant replaces is not in the solution', async () => {
     const stale = { ...mutant, replace: 'no such line' }
     expect(await checkMutant(step, stale)).toMatch(/occurs 0 times/)

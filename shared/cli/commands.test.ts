@@ -1,6 +1,12 @@
 // The learner's commands, run as a learner runs them.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs'
 import { isAlive, npmStart } from '../testing/npm-start'
 import { join } from 'node:path'
 import { ROOT, conceptFiles, findStep } from '../steps'
@@ -64,6 +70,26 @@ describe('npm run hint', () => {
     expect(hint('--hint', '3')).toMatch(/Hint 3: rise and fall, level 1 of 3/)
     hint('--reset')
     expect(hint()).toMatch(/Hint 2: least-connections, level 1 of 3/)
+  })
+})
+
+describe('npm test keeps the results npm run hint reads', () => {
+  const dirs = tempDir()
+  afterAll(() => dirs.remove())
+  const results = join(dirs.path, 'tests', 'step01.json')
+  // Step 1's exercise tests: about a second on the skeleton.
+  const keeps = (...args: string[]) => {
+    rmSync(results, { force: true })
+    run('test.ts', ['step01', ...args], { RUN_DIR: dirs.path })
+    return existsSync(results)
+  }
+
+  it("keeps them only for a learner's run of every exercise test", () => {
+    expect(keeps()).toBe(true)
+    // The reference is green: hint would say so of the learner's code.
+    expect(keeps('--solution')).toBe(false)
+    // The tests left out by a name filter would not count as red.
+    expect(keeps('-t', 'links: codes')).toBe(false)
   })
 })
 

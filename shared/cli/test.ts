@@ -72,8 +72,18 @@ if (steps.length > 0) {
   console.log(`${scope} run against ${where}.\n`)
 }
 
-// The results of a learner's run are kept for `npm run hint`.
-const results = steps.length === 1 ? resultsFile(steps[0]!) : undefined
+// The results of a learner's run are kept for `npm run hint`, which points
+// at the first red test. Only a run of all of one step's exercise tests on
+// the learner's code counts: after a run of the reference, of the step's
+// own tests or of a few exercise tests by name, it would say "all green"
+// while the learner's code is still red.
+const PARTIAL = /^(-t|--testNamePattern|-f|--onlyFailures)/
+const learnersRun =
+  steps.length === 1 &&
+  target === 'exercises' &&
+  !['--all', '--faults', '--browser'].some(has) &&
+  !jestArgs.some((arg) => PARTIAL.test(arg))
+const results = learnersRun ? resultsFile(steps[0]!) : undefined
 if (results) mkdirSync(join(results, '..'), { recursive: true })
 
 const result = spawnSync(

@@ -35,6 +35,24 @@ export const mutants: Mutant[] = [
     with: `return candidates.find((s) => s.inFlight === fewest)`,
   },
   {
+    name: 'least-connections chooses among every server, so one that is down or already tried gets the request',
+    hint: 'Hint 2: least-connections',
+    replace: `return roundRobin(candidates.filter((s) => s.inFlight === fewest))`,
+    with: `return roundRobin(servers.filter((s) => s.inFlight === fewest))`,
+  },
+  {
+    name: 'least-connections skips servers that are down, but not the ones a retry already tried',
+    hint: 'Hint 2: least-connections',
+    replace: `return roundRobin(candidates.filter((s) => s.inFlight === fewest))`,
+    with: `return roundRobin(servers.filter((s) => s.up && s.inFlight === fewest))`,
+  },
+  {
+    name: 'least-connections counts the fewest in flight over every server, so an idle server that is down leaves none to pick',
+    hint: 'Hint 2: least-connections',
+    replace: `const fewest = Math.min(...candidates.map((s) => s.inFlight))`,
+    with: `const fewest = Math.min(...servers.map((s) => s.inFlight))`,
+  },
+  {
     name: 'a pass after failures adds to the streak instead of starting at +1',
     hint: 'Hint 3: rise and fall',
     replace: `server.streak = Math.max(server.streak, 0) + 1`,

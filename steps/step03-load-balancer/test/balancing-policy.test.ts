@@ -83,6 +83,26 @@ describe('balancing policy: least-connections', () => {
       expect(picks(pool, 2)).toEqual([A, A])
     }),
   )
+
+  it(
+    'with least-connections, skips servers that are down or already tried',
+    hinted('Hint 2: least-connections', () => {
+      const pool = createPool([A, B, C], {
+        policy: 'least-connections',
+        rise: 2,
+        fall: 2,
+      })
+      // A retry: A is idle and its turn, but the request already tried it.
+      expect(pool.pick(new Set([A]))).toBe(B)
+      pool.servers()[0]!.up = false // A is down, as after failed checks
+      expect(picks(pool, 3)).toEqual([C, B, C])
+      // A, down, has nothing in flight: the fewest of all servers is 0, yet
+      // the pick is among the candidates, B and C, with 1 each.
+      pool.started(B)
+      pool.started(C)
+      expect(pool.pick()).toBe(B)
+    }),
+  )
 })
 
 describe('balancing policy: health with rise and fall', () => {
