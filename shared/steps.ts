@@ -76,3 +76,16 @@ export const fromRoot = (path: string) => relative(ROOT, path)
 
 /** Where the live topologies, test results and hint progress are kept. */
 export const runDir = () => process.env.RUN_DIR ?? join(ROOT, '.run')
+
+/** Files (paths relative to src/) found in another folder in the next step:
+ * "balancer/x.ts moved to app/x.ts". A box's code stays where it was. */
+export function movedFiles(before: string[], after: string[]): string[] {
+  const kept = new Set(after)
+  return before
+    .filter((file) => !kept.has(file))
+    .flatMap((file) =>
+      after
+        .filter((other) => basename(other) === basename(file))
+        .map((other) => `${file} moved to ${other}`),
+    )
+}

@@ -3,6 +3,8 @@
 //     unless step N+1's README names it under "What changed";
 //   - the generated copies of each exercise match their master;
 //   - every test name of a step appears in its README (its requirements);
+//   - a file never changes folder between steps (the folders are the
+//     diagram's boxes: a box's code stays where the learner found it);
 //   - a lesson's main path (up to "## Going deeper") fits a class slot;
 //   - every hint a test or a gap names exists in the step's hints.md, and the
 //     exercise README lists every hint title.
@@ -15,6 +17,7 @@ import {
   exerciseTestFiles,
   hintsFile,
   listSteps,
+  movedFiles,
   type Step,
 } from '../steps'
 
@@ -49,6 +52,13 @@ function changedUnlisted(previous: Step, step: Step): string[] {
       (file) =>
         `${step.id}/src/${file} differs from ${previous.id}'s but its README does not list it under "What changed"`,
     )
+}
+
+function changedFolder(previous: Step, step: Step): string[] {
+  return movedFiles(
+    filesUnder(join(previous.dir, 'src')),
+    filesUnder(join(step.dir, 'src')),
+  ).map((move) => `${step.id}/src: ${move} (keep it in its folder)`)
 }
 
 // The literal names given to it(); names built from values are skipped.
@@ -139,6 +149,7 @@ async function main(): Promise<void> {
   const steps = listSteps()
   const problems = [
     ...steps.slice(1).flatMap((step, i) => changedUnlisted(steps[i]!, step)),
+    ...steps.slice(1).flatMap((step, i) => changedFolder(steps[i]!, step)),
     ...steps.flatMap(unlistedRequirements),
     ...steps.flatMap(longLesson),
     ...steps.flatMap(unknownHints),
