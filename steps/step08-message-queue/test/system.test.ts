@@ -16,7 +16,9 @@ import { createLink, newClient, send } from '../../../shared/testing/http'
 import { isAlive, npmStart } from '../../../shared/testing/npm-start'
 import { tempDir } from '../../../shared/testing/temp'
 import { waitFor } from '../../../shared/wait-for'
+import { createMetrics } from '../src/common/metrics'
 import type { LinkEvent } from '../src/queue/events'
+import { connectExchanges, RETRIES } from '../src/queue/exchange'
 import { startSystem, type System } from '../src/system'
 import { admin, fast } from './fast'
 
@@ -218,6 +220,9 @@ describe('events through the exchanges to the workers', () => {
   it('retries a poison message with growing delays, then sets it aside as a dead letter while the clicks behind it are counted', async () => {
     const link = await createLink(system.url)
     const clicks = queue('clicks')
+    // Published as an app server publishes: the job gets the step's own
+    // attempts and back-off, whatever they are.
+    const exchanges = connectExchanges({ redis, metrics: createMetrics() })
     // BullMQ leaves a connection it is given open: this one is ours to end.
     const listening = redis.duplicate()
     const events = new QueueEvents('clicks', { connection: listening })
@@ -227,15 +232,13 @@ describe('events through the exchanges to the workers', () => {
       if (jobId === `poison-${link.code}`) retriedAt.push(Date.now())
     })
     try {
-      await clicks.add(
-        'link.clicked',
-        { id: 'poison', code: 'not a code!', type: 'link.clicked', at: 1 },
-        {
-          jobId: `poison-${link.code}`,
-          attempts: 4,
-          backoff: { type: 'exponential', delay: 200 },
-        },
-      )
+      const poison = {
+        id: `poison-${link.code}`,
+        code: 'not a code!',
+        type: 'link.clicked',
+        at: 1,
+      }
+      await exchanges.publish('link-events', 'link.clicked', poison)
       for (let i = 0; i < 10; i++) await send(system.url, `/${link.code}`)
       await waitFor(
         'the clicks behind it',
@@ -249,17 +252,32 @@ describe('events through the exchanges to the workers', () => {
         )
       })
       expect(dead.failedReason).toBe('not a link event')
-      // Three retries, after 200, 400 and 800 ms: the time from one
+      // The policy the app servers' clicks were published with, and so
+      // the poison's: N attempts, exponential back-off.
+      const counted = (await clicks.getCompleted()).find(
+        (job) => (job.data as LinkEvent).code === link.code,
+      )
+      expect(counted?.opts).toMatchObject({
+        attempts: RETRIES.attempts,
+        backoff: { type: 'exponential', delay: RETRIES.backoffMs },
+      })
+      // N - 1 retries, after 200, 400, 800... ms: the time from one
       // retry's failure to the next is at least the growing delay.
-      expect(retriedAt).toHaveLength(3)
+      await waitFor(
+        'every retry',
+        () => retriedAt.length >= RETRIES.attempts - 1,
+      )
+      expect(retriedAt).toHaveLength(RETRIES.attempts - 1)
       const gaps = retriedAt.slice(1).map((at, i) => at - retriedAt[i]!)
-      expect(gaps[0]).toBeGreaterThanOrEqual(200 - 20)
-      expect(gaps[1]).toBeGreaterThanOrEqual(400 - 20)
+      gaps.forEach((gap, i) =>
+        expect(gap).toBeGreaterThanOrEqual(RETRIES.backoffMs * 2 ** i - 20),
+      )
       const metrics = await send(worker, '/metrics')
       expect(metrics.json.queues.clicks.dead).toBeGreaterThanOrEqual(1)
     } finally {
       await events.close()
       listening.disconnect()
+      await exchanges.close()
       await clicks.close()
     }
   })

@@ -37,14 +37,17 @@ export interface ExchangesOptions {
   refreshMs?: number
 }
 
+/** The step's retry policy: every job gets 5 attempts, 200 ms × 2ⁿ apart. */
+export const RETRIES = { attempts: 5, backoffMs: 200 }
+
 const EXCHANGES = 'mq:exchanges'
 const bindingsOf = (exchange: string) => `mq:bindings:${exchange}`
 
 export function connectExchanges({
   redis,
   metrics,
-  attempts = 5,
-  backoffMs = 200,
+  attempts = RETRIES.attempts,
+  backoffMs = RETRIES.backoffMs,
   refreshMs = 1000,
 }: ExchangesOptions) {
   const queues = new Map<string, Queue>()
@@ -52,7 +55,9 @@ export function connectExchanges({
     attempts,
     backoff: { type: 'exponential', delay: backoffMs },
     removeOnComplete: { age: 3600 }, // an hour of job ids to spot re-sends
-    removeOnFail: false, // the worker moves it to the dead letters
+    // Out of attempts, a job stays in its queue's failed set, moved there
+    // by BullMQ's own script as its last attempt ends: the dead letters.
+    removeOnFail: false,
   }
   let table: { types: Record<string, string>; bindings: Map<string, Binding[]> }
   let loadedAt = 0
@@ -94,6 +99,7 @@ export function connectExchanges({
     const { types, bindings } =
       Date.now() - loadedAt > refreshMs ? await load() : table
     const byQueue = new Map<string, Publication[]>()
+    let unroutable = 0
     for (const publication of messages) {
       const type = types[publication.exchange] as ExchangeType | undefined
       if (!type)
@@ -103,7 +109,7 @@ export function connectExchanges({
         bindings.get(publication.exchange) ?? [],
         publication.routingKey,
       )
-      if (targets.length === 0) metrics.count('mq.unroutable')
+      if (targets.length === 0) unroutable++
       for (const name of targets)
         byQueue.set(name, [...(byQueue.get(name) ?? []), publication])
     }
@@ -119,7 +125,10 @@ export function connectExchanges({
         ),
       ),
     )
+    // Counted once confirmed: a publish that failed is tried again whole,
+    // and its unroutable messages would be counted at every try.
     metrics.count('mq.published', messages.length)
+    if (unroutable > 0) metrics.count('mq.unroutable', unroutable)
     return [...byQueue.keys()]
   }
 

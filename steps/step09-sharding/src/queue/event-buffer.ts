@@ -58,6 +58,8 @@ export function createEventBuffer<E>({
     },
     /** Events waiting to be published. */
     size: () => buffer.length,
+    /** The first of them, waiting the longest. */
+    oldest: (): E | undefined => buffer[0],
     /** Publishes what it can of the buffer, then stops. */
     async close() {
       running = false

@@ -6,6 +6,7 @@
 //   notify (direct):      email         -> emails         (notifications)
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import type Redis from 'ioredis'
 import type { Exchanges, Publication } from './exchange'
 import type { ExchangeType } from './routing'
 
@@ -44,6 +45,32 @@ export async function declare(exchanges: Exchanges) {
       exchanges.bind(exchange, queue, key),
     ),
   )
+}
+
+/** Declares them each time the connection is ready: at start, as
+ * RabbitMQ's clients do, and again when Redis comes back, since a Redis
+ * that lost its last second of writes (AOF, synced every second) may have
+ * lost them, and every event would be unroutable. Returns the latest
+ * declaration, for a publish to wait on; one that failed is tried again. */
+export function declareOnConnect(
+  redis: Redis,
+  exchanges: Exchanges,
+  failed: () => void,
+) {
+  let declared: Promise<void> | undefined
+  const again = () => {
+    const attempt: Promise<void> = declare(exchanges).catch(
+      (error: unknown) => {
+        if (declared === attempt) declared = undefined
+        failed()
+        throw error
+      },
+    )
+    attempt.catch(() => {}) // a publish that waits on it sees the error
+    return (declared = attempt)
+  }
+  redis.on('ready', () => void again())
+  return () => declared ?? again()
 }
 
 /** Where one event is published: its exchanges and routing keys. */

@@ -1,9 +1,10 @@
 // A worker: its own process, one queue, one kind of job. BullMQ delivers at
 // least once: the job of a worker that dies mid-way goes back to the queue
 // (stalled), and a job that fails is retried with growing delays; after its
-// last attempt it is a dead letter, kept aside in a queue of its own until
-// someone re-drives it, and the jobs behind it never wait for it. Every
-// consumer here is idempotent, so at least once is exactly once in effect.
+// last attempt it is a dead letter, kept aside in its queue's failed set
+// until someone re-drives it, and the jobs behind it never wait for it.
+// Every consumer here is idempotent, so at least once is exactly once in
+// effect.
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
@@ -13,7 +14,8 @@ import { listen, type Handle } from '../../../../shared/net'
 import { createMetrics } from '../common/metrics'
 import { watchDbNodes } from '../database/db-nodes'
 import { createClickCounter } from './click-counter'
-import type { LinkEvent } from './events'
+import { declareOnConnect, type LinkEvent } from './events'
+import { connectExchanges } from './exchange'
 import { auditLog, emailOutbox } from './outbox'
 import { metricsOfProcess } from '../../../../shared/process-stats'
 
@@ -56,10 +58,15 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
   // BullMQ's workers block on Redis: no per-command retry limit for them.
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null })
   connection.on('error', () => metrics.count('queue.redis_errors'))
+  // The exchanges and their bindings, this worker's queue's among them,
+  // declared at start: messages reach its queue before any app publishes.
+  const exchanges = connectExchanges({ redis: connection, metrics })
+  declareOnConnect(connection, exchanges, () =>
+    metrics.count('queue.declare_errors'),
+  )
   const queue = new Queue(queueName, { connection })
-  const dead = new Queue(`${queueName}.dead`, { connection })
   // The connection's listener above counts a lost Redis, once.
-  for (const q of [queue, dead]) q.on('error', () => {})
+  queue.on('error', () => {})
   const handle = await processorFor(options)
   const rate = perSecond(10)
 
@@ -84,36 +91,31 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
     },
   )
   worker.on('error', () => metrics.count('queue.worker_errors'))
-  worker.on('failed', (job, error) => {
+  // By the time this runs, BullMQ's script that ended the attempt has
+  // moved the job: to the delayed set for a retry, or, out of attempts, to
+  // the failed set, the dead letters, out of the way of the jobs behind. In
+  // one step, so no crash leaves a dead letter lost or in two places.
+  worker.on('failed', (job) => {
     if (!job) return
-    void (async () => {
-      // Retried later (delayed), or out of attempts (failed).
-      if ((await job.getState()) !== 'failed')
-        return void metrics.count('queue.retries')
-      // The last attempt: a dead letter, out of the way of the jobs behind.
-      metrics.count('queue.dead_letters')
-      await dead.add(
-        job.name,
-        { ...job.data, failedReason: error.message },
-        { jobId: job.id },
-      )
-      await job.remove()
-    })().catch(() => metrics.count('queue.dead_letter_errors'))
+    void job.getState().then(
+      (state) =>
+        metrics.count(
+          state === 'failed' ? 'queue.dead_letters' : 'queue.retries',
+        ),
+      () => {},
+    )
   })
 
+  const deadLetters = () => queue.getFailed()
   async function redrive() {
-    const letters = await dead.getJobs(['waiting', 'delayed'])
-    for (const letter of letters) {
-      // The event as it was published, without the reason it died.
-      const data = { ...(letter.data as LinkEvent & { failedReason?: string }) }
-      delete data.failedReason
-      await queue.add(letter.name, data, {
-        jobId: letter.id,
-        attempts: 5,
-        backoff: { type: 'exponential', delay: 200 },
+    const letters = await deadLetters()
+    for (const letter of letters)
+      // One script moves it back to the waiting list, with its attempts
+      // (and back-off) anew, as it was published.
+      await letter.retry('failed', {
+        resetAttemptsMade: true,
+        resetAttemptsStarted: true,
       })
-      await letter.remove()
-    }
     return letters.length
   }
 
@@ -141,9 +143,15 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
         error: { code: 'queue_unavailable', message: 'Redis does not answer' },
       })
     if (req.url === '/dead-letters' && req.method === 'GET')
-      return void soon(dead.getJobs(['waiting']))
+      return void soon(deadLetters())
         .then((jobs) =>
-          send(200, { queue: queueName, dead: jobs.map((j) => j.data) }),
+          send(200, {
+            queue: queueName,
+            dead: jobs.map((j) => ({
+              ...j.data,
+              failedReason: j.failedReason,
+            })),
+          }),
         )
         .catch(unavailable)
     if (req.url === '/dead-letters/redrive' && req.method === 'POST')
@@ -163,11 +171,10 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
       .getJobCounts('waiting', 'active', 'delayed', 'failed')
       .catch(() => ({}))
     const [oldest] = await queue.getWaiting(0, 0).catch(() => [])
-    const deadCount = await dead.getWaitingCount().catch(() => 0)
     return {
       [queueName]: {
         ...counts,
-        dead: deadCount,
+        dead: (counts as { failed?: number }).failed ?? 0,
         oldestWaitingMs: oldest ? Date.now() - oldest.timestamp : 0,
         processedPerSecond: rate.value(),
       },
@@ -180,7 +187,7 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
     close: async () => {
       await worker.close() // finishes the jobs in hand, the batch too
       await handle.close()
-      await Promise.all([queue.close(), dead.close()])
+      await Promise.all([queue.close(), exchanges.close()])
       await http.close()
       connection.disconnect()
     },
