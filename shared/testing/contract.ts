@@ -3,6 +3,7 @@
 // a client must see the same shortener.
 import { createLink, postJson, send, uniqueUrl, type Reply } from './http'
 import { waitFor } from '../wait-for'
+import { tempDir } from './temp'
 
 export interface ContractOptions {
   /** From step 8 on a worker counts the clicks, later: the details catch
@@ -172,21 +173,41 @@ export function expectError(reply: Reply, status: number, code: string): void {
 // With PUBLIC_URL naming another address (a domain in front of the step),
 // short URLs use it, and no link may point back at the shortener under any
 // of its names: the public one, or the front door it still listens on.
-export function publicUrlTests(frontDoor: () => string, publicUrl: string) {
-  it('gives short URLs on PUBLIC_URL and refuses a link to it or to the front door, under any loopback name', async () => {
-    const created = await postJson(frontDoor(), '/api/links', {
-      url: uniqueUrl(),
+// `start` starts the step's system with that PUBLIC_URL, in a fresh folder.
+export function publicUrlSuite(
+  start: (
+    publicUrl: string,
+    dataDir: string,
+  ) => Promise<{ url: string; close(): Promise<void> }>,
+): void {
+  describe('with PUBLIC_URL naming another address', () => {
+    const publicUrl = 'https://sho.rt'
+    const data = tempDir()
+    let system: { url: string; close(): Promise<void> }
+    beforeAll(async () => {
+      system = await start(publicUrl, data.path)
     })
-    expect(created.json.shortUrl).toBe(`${publicUrl}/${created.json.code}`)
-    const { port } = new URL(frontDoor())
-    for (const url of [
-      `${publicUrl}/abc`,
-      `${frontDoor()}/abc`,
-      `http://localhost:${port}/abc`,
-      `http://[::1]:${port}/abc`,
-    ]) {
-      const reply = await postJson(frontDoor(), '/api/links', { url })
-      expectError(reply, 400, 'invalid_url')
-    }
+    afterAll(async () => {
+      await system.close()
+      data.remove()
+    })
+
+    it('gives short URLs on PUBLIC_URL and refuses a link to it or to the front door, under any loopback name', async () => {
+      const frontDoor = system.url
+      const created = await postJson(frontDoor, '/api/links', {
+        url: uniqueUrl(),
+      })
+      expect(created.json.shortUrl).toBe(`${publicUrl}/${created.json.code}`)
+      const { port } = new URL(frontDoor)
+      for (const url of [
+        `${publicUrl}/abc`,
+        `${frontDoor}/abc`,
+        `http://localhost:${port}/abc`,
+        `http://[::1]:${port}/abc`,
+      ]) {
+        const reply = await postJson(frontDoor, '/api/links', { url })
+        expectError(reply, 400, 'invalid_url')
+      }
+    })
   })
 }

@@ -1,4 +1,4 @@
-import { contractTests, publicUrlTests } from '../../../shared/testing/contract'
+import { contractTests, publicUrlSuite } from '../../../shared/testing/contract'
 import { badInputTests } from '../../../shared/testing/bad-input'
 import { tempDir } from '../../../shared/testing/temp'
 import { startSystem, type System } from '../src/system'
@@ -18,22 +18,6 @@ describe('the whole system keeps the shortener contract', () => {
   describe('bad input', () => badInputTests(() => system.url))
 })
 
-// As a domain in front of the step would be: the front door has two names.
-describe('with PUBLIC_URL naming another address', () => {
-  const PUBLIC_URL = 'https://sho.rt'
-  const data = tempDir()
-  let system: System
-  beforeAll(async () => {
-    system = await startSystem({
-      dataDir: data.path,
-      healthIntervalMs: 100,
-      publicUrl: PUBLIC_URL,
-    })
-  })
-  afterAll(async () => {
-    await system.close()
-    data.remove()
-  })
-
-  publicUrlTests(() => system.url, PUBLIC_URL)
-})
+publicUrlSuite((publicUrl, dataDir) =>
+  startSystem({ dataDir, publicUrl, healthIntervalMs: 100 }),
+)
