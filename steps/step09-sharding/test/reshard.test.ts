@@ -327,13 +327,13 @@ describe('resharding online', () => {
             })(),
           )
       },
-      { pageSize: 10_000, pauseMs: 1000 },
+      { pageSize: 10_000, pauseMs: 400 },
     )
     await moved
     await Promise.all(deletes)
     phase = 'after the move'
     // After the cut-over too: a live copy in a cache would show now.
-    await delay(1500)
+    await delay(800)
     reading = false
     await reader
     expect(deleted.length).toBe(leaving.length)
