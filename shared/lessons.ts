@@ -8,8 +8,8 @@
 //
 // A command with no output lines under it is run but not compared. Runs of
 // spaces count as one. An HTML comment just before a block steers it:
-// `<!-- check: skip -->` shows output that cannot be reproduced, and
-// `<!-- check: start NAME=value -->` (re)starts the step with that setting.
+// `<!-- check: start NAME=value -->` (re)starts the step with that setting,
+// and `<!-- check: start step01 -->` runs that block against another step.
 
 export interface LessonCommand {
   command: string

@@ -118,10 +118,13 @@ class Topology {
   private child?: ChildProcess
   output = ''
   constructor(private context: Context) {}
-  async start(env: Record<string, string>) {
+  /** The step that runs now: the lesson's own, or one a block asked for. */
+  running?: Step
+  async start(env: Record<string, string>, step = this.context.step!) {
     await this.stop()
     this.output = ''
-    this.child = spawn('npm', ['start', '--', shortName(this.context.step!)], {
+    this.running = step
+    this.child = spawn('npm', ['start', '--', shortName(step)], {
       cwd: ROOT,
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,7 +141,7 @@ class Topology {
     child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk))
     child.stderr!.on('data', (chunk: Buffer) => (this.output += chunk))
     await waitFor(
-      `npm start -- ${shortName(this.context.step!)} to be ready`,
+      `npm start -- ${shortName(step)} to be ready`,
       () => {
         if (child.exitCode !== null || child.signalCode !== null)
           throw new GiveUp(`npm start exited:\n${this.output}`)
@@ -202,19 +205,29 @@ async function checkFile(file: string, step?: Step): Promise<Problem[]> {
   })
   const topology = new Topology(context)
   const problems: Problem[] = []
-  let started = false
+  // The settings of the lesson's own step, kept while a block runs another.
+  let ownEnv: Record<string, string> = {}
   let checked = 0
-  let skipped = 0
   try {
     for (const block of blocks) {
-      if (block.directive === 'skip') {
-        skipped += block.commands.length
-        continue
-      }
-      const env = startEnv(block)
-      if (step && (!started || env)) {
-        const startOutput = await topology.start(env ?? {})
-        started = true
+      if (block.directive !== undefined && !/^start\b/.test(block.directive))
+        throw new Error(
+          `${relative(ROOT, file)}:${block.line}: unknown "check: ${block.directive}" (every block is checked; "check: start ..." is the only directive)`,
+        )
+      const start = startOf(block)
+      if (start?.step && !step)
+        throw new Error(
+          `${relative(ROOT, file)}:${block.line}: "check: start ${shortName(start.step)}" needs a lesson that runs a step`,
+        )
+      // A block that runs another step is the only one to run it: the
+      // next block gets the lesson's own step back.
+      const wanted = start?.step ?? step
+      if (start && !start.step) ownEnv = start.env
+      if (step && (start || topology.running !== wanted)) {
+        const startOutput = await topology.start(
+          start?.step ? start.env : ownEnv,
+          wanted,
+        )
         if (isStart(block)) {
           const [first, ...rest] = block.commands
           compare(first!.expected, startOutput, first!)
@@ -230,7 +243,7 @@ async function checkFile(file: string, step?: Step): Promise<Problem[]> {
     dirs.remove()
   }
   console.log(
-    `${relative(ROOT, file)}: ${checked} outputs compared${skipped ? `, ${skipped} commands skipped` : ''}, ${problems.length} differ`,
+    `${relative(ROOT, file)}: ${checked} outputs compared, ${problems.length} differ`,
   )
   return problems
 
@@ -258,16 +271,24 @@ async function checkFile(file: string, step?: Step): Promise<Problem[]> {
   }
 }
 
-// `<!-- check: start ACK_MODE=semi-sync -->`: the environment to start with.
-function startEnv(block: LessonBlock): Record<string, string> | undefined {
+// `<!-- check: start ACK_MODE=semi-sync -->`: the environment to start the
+// step with, for this block and the ones after it. `<!-- check: start
+// step01 -->`: another step, for this block alone (a lesson that shows what
+// the step before it did).
+function startOf(
+  block: LessonBlock,
+): { env: Record<string, string>; step?: Step } | undefined {
   const words = /^start\b(.*)$/.exec(block.directive ?? '')?.[1]?.trim()
   if (words === undefined) return undefined
-  return Object.fromEntries(
-    words
-      .split(/\s+/)
-      .filter(Boolean)
-      .map((pair) => pair.split('=') as [string, string]),
-  )
+  const env: Record<string, string> = {}
+  let step: Step | undefined
+  for (const word of words.split(/\s+/).filter(Boolean)) {
+    const [name, value] = word.split('=') as [string, string | undefined]
+    if (value !== undefined) env[name] = value
+    else if (!(step = findStep(word)))
+      throw new Error(`No step ${word} in "check: ${block.directive}"`)
+  }
+  return { env, step }
 }
 
 const isStart = (block: LessonBlock) =>

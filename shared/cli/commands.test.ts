@@ -164,6 +164,31 @@ describe('npm run check:lessons', () => {
     expect(status).toBe(1)
     expect(output).toMatch(/the lesson shows:\s+\| 301\s+it printed:\s+\| 302/)
   })
+
+  it('runs a "check: start step02" block against step 2, then the lesson\'s own step again', () => {
+    const runs = (file: string) =>
+      ['```console', '$ ls "$RUN_DIR"', file, '```'].join('\n')
+    const { status, output } = check(
+      [
+        runs('step01.json'),
+        '<!-- check: start step02 -->',
+        runs('step02.json'),
+        runs('step01.json'),
+      ].join('\n\n'),
+    )
+    expect(output).toMatch(/3 outputs compared, 0 differ/)
+    expect(status).toBe(0)
+  })
+
+  it('leaves no block out: an unknown directive such as "skip" is an error', () => {
+    const { status, output } = check(
+      ['<!-- check: skip -->', '```console', '$ true', 'never', '```'].join(
+        '\n',
+      ),
+    )
+    expect(output).toMatch(/unknown "check: skip"/)
+    expect(status).toBe(1)
+  })
 })
 
 describe('npm run chaos', () => {
