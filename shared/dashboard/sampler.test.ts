@@ -27,11 +27,17 @@ describe("a node's facts from its /metrics", () => {
     expect(factsOf('edge', { counters })).toEqual(['edge hits 80%'])
   })
 
-  it("names a database's role, a replica's lag, and a primary without its lease as fenced", () => {
+  it("names a database's role, a replica's lag (and its silence when cut off), and a primary without its lease as fenced", () => {
     const replica = { role: 'replica', lagEntries: 3, lagMs: 40 }
     expect(factsOf('database', { replication: replica })).toEqual([
       'replica',
       'lag 3 entries, 40 ms',
+    ])
+    const cutOff = { ...replica, lagEntries: 0, lagMs: 0, connected: false }
+    expect(factsOf('database', { replication: cutOff })).toEqual([
+      'replica',
+      'lag 0 entries, 0 ms',
+      'no word from its primary (5 s)',
     ])
     const leader = { role: 'primary', leased: true, lagEntries: 0 }
     expect(factsOf('database', { replication: leader })).toEqual(['primary'])

@@ -60,6 +60,8 @@ interface Metrics {
     role?: string
     lagEntries?: number
     lagMs?: number
+    /** A replica that heard from its primary lately (steps 7-9). */
+    connected?: boolean
     leased?: boolean
   }
   queues?: Record<
@@ -104,7 +106,7 @@ export function factsOf(tier: string, metrics: Metrics): string[] {
     if (served) facts.push(`edge hits ${served}`)
   }
   if (metrics.replication?.role) {
-    const { role, lagEntries, lagMs, leased } = metrics.replication
+    const { role, lagEntries, lagMs, leased, connected } = metrics.replication
     // A primary without its lease refuses writes: fenced off, until the
     // monitor says who leads.
     facts.push(
@@ -114,6 +116,9 @@ export function factsOf(tier: string, metrics: Metrics): string[] {
     )
     if (role !== 'primary' && lagEntries !== undefined)
       facts.push(`lag ${lagEntries} entries, ${lagMs ?? 0} ms`)
+    // Its own lag counts only what it has heard of: cut off, it says 0.
+    if (role === 'replica' && connected === false)
+      facts.push('no word from its primary (5 s)')
   }
   if (metrics.servers?.length) {
     const up = metrics.servers.filter((s) => s.state === 'up').length

@@ -145,6 +145,57 @@ describe('two regions behind a global load balancer', () => {
     expect(after).toEqual(Array(20).fill(410))
   })
 
+  it('cut off from asia, the us replica is as far behind as the witness sees, and us still answers a redirect from it, saying so', async () => {
+    const asia = node(system, 'edge-asia').url
+    const link = await createLink(asia)
+    const seq = async (name: string) =>
+      (
+        await send(node(system, name).url, '/replication/status', {
+          headers: auth,
+        })
+      ).json.appliedSeq as number
+    const head = await seq('db-asia-1')
+    await waitFor('the us replica to apply the link', async () => {
+      return (await seq('db-us-1')) >= head
+    })
+    const links = ['us -> db-asia-1', 'us -> db-asia-2', 'asia -> db-us-1']
+    await postJson(system.wanUrl, '/cut', { links })
+    try {
+      await createLink(asia) // a write the us replica cannot hear of
+      const usReplica = async () => {
+        const topology = await send(node(system, 'witness').url, '/topology', {
+          headers: auth,
+        })
+        return topology.json.replicas.find(
+          (r: { name: string }) => r.name === 'db-us-1',
+        )
+      }
+      // It says 0 itself: it knows of no newer entry. The witness knows.
+      // Past maxLagMs (1 s) plus two of the app servers' topology refreshes.
+      await waitFor('the witness to see the us replica lag', async () => {
+        const { lagEntries, lagMs } = await usReplica()
+        return lagEntries >= 1 && lagMs > 2000
+      })
+      const redirect = await send(system.url, `/${link.code}`, fromUs)
+      expect([redirect.status, redirect.headers.get('x-region')]).toEqual([
+        302,
+        'us',
+      ])
+      expect(redirect.headers.get('x-db')).toMatch(
+        /^replica db-us-1; lag=[1-9]\d*; lag-ms=\d{4,}; primary unreachable$/,
+      )
+    } finally {
+      await postJson(system.wanUrl, '/heal', { links })
+    }
+    await waitFor('the us replica to catch up', async () =>
+      /^replica db-us-1; lag=0; lag-ms=0$/.test(
+        (await send(system.url, `/api/links/${link.code}`, fromUs)).headers.get(
+          'x-db',
+        ) ?? '',
+      ),
+    )
+  })
+
   it('moves us clients to asia when us fails its checks, and back after rise', async () => {
     const region = async () =>
       (await send(system.url, '/healthz', fromUs)).headers.get('x-region')

@@ -52,6 +52,10 @@ export interface Topology {
 
 type Seen = DbNode & { status?: ReplicationStatus }
 
+// One head a tick: at the default 500 ms, the last 8 minutes. A replica
+// further behind than the oldest is behind by at least that long.
+const HEADS_KEPT = 1000
+
 export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   const { token, nodes, intervalMs = 500, fall = 3 } = options
   const { leaseMs = 2000, driftMs = 500 } = options
@@ -65,6 +69,10 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
   let epoch = 1
   let failures = 0
   let headSeq = 0
+  // When we first saw the primary at each head, oldest first (bounded): a
+  // replica cut off from its primary knows of no newer entry and says it is
+  // 0 behind. We see both sides, so we say how far behind it really is.
+  const heads: { seq: number; at: number }[] = []
   // The highest epoch ever handed out, answered or not: a promotion whose
   // answer was lost may still have happened, so its epoch is never reused.
   let issued = 0
@@ -110,6 +118,13 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
     failures = leader?.role === 'primary' ? 0 : failures + 1
     // The last head we saw stays our best guess while the primary is away.
     if (leader?.role === 'primary') headSeq = leader.appliedSeq
+    // A promoted replica may lack the old primary's newest entries: those
+    // heads are gone, and the seqs after its own are new entries.
+    while ((heads.at(-1)?.seq ?? 0) > headSeq) heads.pop()
+    if (headSeq > (heads.at(-1)?.seq ?? 0)) {
+      heads.push({ seq: headSeq, at: Date.now() })
+      if (heads.length > HEADS_KEPT) heads.shift()
+    }
     for (const node of seen) epoch = Math.max(epoch, node.status?.epoch ?? 0)
     // Down, and its lease run out for sure: only now may another lead.
     if (failures >= fall && Date.now() > leaseUntil + driftMs) await failover()
@@ -166,6 +181,20 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
     }
   }
 
+  // The replica's own figures, or ours when they say more: it lacks every
+  // head we saw that it has not applied, since the first of them.
+  function lagOf(status: ReplicationStatus | undefined) {
+    const applied = status?.appliedSeq ?? 0
+    const missing = heads.find((head) => head.seq > applied)
+    return {
+      lagEntries: Math.max(status?.lagEntries ?? 0, headSeq - applied),
+      lagMs: Math.max(
+        status?.lagMs ?? 0,
+        missing ? Date.now() - missing.at : 0,
+      ),
+    }
+  }
+
   function topology(): Topology {
     const replicas = seen
       .filter((node) => node.name !== primary.name)
@@ -175,8 +204,7 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
         region,
         reachable: status !== undefined && status.role === 'replica',
         appliedSeq: status?.appliedSeq ?? 0,
-        lagEntries: status?.lagEntries ?? 0,
-        lagMs: status?.lagMs ?? 0,
+        ...lagOf(status),
       }))
     return {
       epoch,

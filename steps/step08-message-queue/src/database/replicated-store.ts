@@ -2,7 +2,8 @@
 // turn, so the primary spends its time on writes. Replicas lag, so a read
 // must not go back in time for the client who just wrote: it waits (briefly)
 // for a replica that has applied the client's last write, or reads the
-// primary. A replica that lags too far leaves the read pool altogether.
+// primary. A replica that lags too far leaves the read pool altogether,
+// and comes back (labelled) only when the primary cannot be reached.
 import type { DbNodes } from './db-nodes'
 import { DbError } from './db-client'
 import { HttpError } from '../common/http-error'
@@ -81,7 +82,32 @@ export function createReplicatedStore({
     }
     answeredBy(`primary ${nodes.topology().primary.name}`)
     metrics.count('db.reads.primary')
-    return readPrimary(code)
+    return readPrimary(code).catch((error: unknown) => {
+      if (!unavailable(error)) throw error
+      return readLagging(code, minSeq, error)
+    })
+  }
+
+  // Cut off from the primary (a partition, or a region lost before the
+  // witness promotes): a replica that left the pool for its lag still knows
+  // more than an error does, and the answer says how stale it may be.
+  // Never one that lacks the client's own last write.
+  async function readLagging(code: string, minSeq: number, error: unknown) {
+    for (const replica of nodes.topology().replicas) {
+      if (!replica.reachable || replica.lagMs <= maxLagMs) continue
+      if ((await nodes.appliedSeq(replica).catch(() => 0)) < minSeq) continue
+      const link = await nodes
+        .storeFor(replica)
+        .find(code)
+        .catch(unlessUnavailable)
+      if (!link) continue // it may not have the link yet: only the primary knows
+      const context = currentContext()
+      if (context)
+        context.db = `replica ${replica.name}; lag=${replica.lagEntries}; lag-ms=${replica.lagMs}; primary unreachable`
+      metrics.count('db.reads.lagging_replica')
+      return link
+    }
+    throw error
   }
 
   // A read is safe to repeat: when the primary does not answer, ask the
