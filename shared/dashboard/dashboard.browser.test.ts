@@ -71,6 +71,24 @@ describe('step 3 on the dashboard', () => {
     await started?.stop('ctrl-c')
   })
 
+  it('updates each card in place, frame after frame: the same element, and a focused button keeps its focus', async () => {
+    await page.focus('button[aria-label="Kill app-1"]')
+    // In the page (a string: this project's types have no DOM).
+    await page.evaluate("document.getElementById('node-app-1').drawnOnce = 1")
+    // The chart moves on every frame: wait for two of them.
+    const chart = () =>
+      page.locator('#chart polyline.rps').getAttribute('points')
+    for (let frame = 0; frame < 2; frame++) {
+      const before = await chart()
+      await waitFor('the next frame', async () => (await chart()) !== before)
+    }
+    await expect(
+      page.evaluate(
+        "({ same: document.getElementById('node-app-1').drawnOnce === 1, focused: document.activeElement.getAttribute('aria-label') })",
+      ),
+    ).resolves.toEqual({ same: true, focused: 'Kill app-1' })
+  })
+
   it('draws the load balancer, three app servers and the database, all up, with arrows along the request path', async () => {
     for (const name of [
       'load-balancer',

@@ -1,4 +1,4 @@
-// The dashboard page: one event a second from /events redraws the nodes and
+// The dashboard page: one event a second from /events updates the nodes and
 // the chart; the buttons call the launcher's actions with this run's token.
 // Plain browser JavaScript, no build step.
 'use strict'
@@ -101,8 +101,28 @@ const busy = (button, work) => async () => {
   }
 }
 
-function card(node, sample) {
-  const state = sample ? sample.state : node.state
+// Each card is built once and then updated in place: a frame a second
+// changes only the text and classes that changed, so the browser lays out
+// little, and a button keeps its focus and hover across frames.
+const cards = new Map()
+let drawnShape
+// What a list element shows now, so that an unchanged one is left alone.
+const shown = new WeakMap()
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text
+}
+function setAttribute(el, name, value) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value)
+}
+function setChildren(el, items, make) {
+  const key = JSON.stringify(items)
+  if (shown.get(el) === key) return
+  shown.set(el, key)
+  el.replaceChildren(...items.map(make))
+}
+
+function newCard(node) {
   // A button that calls one of the launcher's actions on this node.
   const action = (label, done) => {
     const button = element(
@@ -118,59 +138,97 @@ function card(node, sample) {
     )
     return button
   }
-  const kill = action(
-    'Kill',
-    () => `Killed ${node.name} (SIGKILL): watch who notices, and when.`,
-  )
-  const restart = action(
-    'Restart',
-    (answer) => `Restarted ${node.name}: pid ${answer.pid}.`,
-  )
-  const where = [node.role, node.region, node.shard].filter(Boolean).join(' · ')
-  const pools = (sample && sample.pools) || []
-  const ejected = pools.filter((view) => view.state === 'down')
-  const lb =
-    pools.length === 0 ? {} : { 'data-lb': ejected.length ? 'ejected' : 'up' }
-  return element(
+  const parts = {
+    badge: element('span', { class: 'badge' }),
+    where: element('p', { class: 'where' }),
+    figures: element('p', { class: 'figures' }),
+    pools: element('div', { class: 'pools' }),
+    facts: element('ul', { class: 'facts' }),
+    kill: action(
+      'Kill',
+      () => `Killed ${node.name} (SIGKILL): watch who notices, and when.`,
+    ),
+    restart: action(
+      'Restart',
+      (answer) => `Restarted ${node.name}: pid ${answer.pid}.`,
+    ),
+  }
+  parts.root = element(
     'article',
-    {
-      class: `node ${state}${ejected.length ? ' ejected' : ''}${traced.has(node.name) ? ' traced' : ''}${node.frontDoor ? ' front-door' : ''}`,
-      id: `node-${node.name}`,
-      'data-name': node.name,
-      'data-state': state,
-      ...lb,
-      'aria-label': [
-        `${node.name}, ${state}`,
-        ...ejected.map((view) => `ejected by ${view.by}`),
-      ].join(', '),
-    },
+    { id: `node-${node.name}`, 'data-name': node.name },
     element(
       'h3',
       {},
       node.name,
-      element('span', { class: `badge ${state}` }, state),
+      parts.badge,
       node.frontDoor ? element('span', { class: 'door' }, 'front door') : null,
     ),
-    element(
-      'p',
-      { class: 'where' },
-      `${where} · pid ${sample ? sample.pid : node.pid}`,
-    ),
-    element('p', { class: 'figures' }, sample ? figures(sample) : ''),
-    pools.map((view) =>
-      element('p', { class: `pool ${view.state}` }, poolLine(view)),
-    ),
-    element(
-      'ul',
-      { class: 'facts' },
-      (sample ? sample.facts : []).map((fact) => element('li', {}, fact)),
-    ),
-    element('p', { class: 'actions' }, state === 'up' ? kill : null, restart),
+    parts.where,
+    parts.figures,
+    parts.pools,
+    parts.facts,
+    element('p', { class: 'actions' }, parts.kill, parts.restart),
   )
+  return parts
+}
+
+function updateCard(parts, node, sample) {
+  const state = sample ? sample.state : node.state
+  const where = [node.role, node.region, node.shard].filter(Boolean).join(' · ')
+  const pools = (sample && sample.pools) || []
+  const ejected = pools.filter((view) => view.state === 'down')
+  const { root } = parts
+  setAttribute(
+    root,
+    'class',
+    `node ${state}${ejected.length ? ' ejected' : ''}${traced.has(node.name) ? ' traced' : ''}${node.frontDoor ? ' front-door' : ''}`,
+  )
+  setAttribute(root, 'data-state', state)
+  if (pools.length === 0) root.removeAttribute('data-lb')
+  else setAttribute(root, 'data-lb', ejected.length ? 'ejected' : 'up')
+  setAttribute(
+    root,
+    'aria-label',
+    [
+      `${node.name}, ${state}`,
+      ...ejected.map((view) => `ejected by ${view.by}`),
+    ].join(', '),
+  )
+  setAttribute(parts.badge, 'class', `badge ${state}`)
+  setText(parts.badge, state)
+  setText(parts.where, `${where} · pid ${sample ? sample.pid : node.pid}`)
+  setText(parts.figures, sample ? figures(sample) : '')
+  setChildren(
+    parts.pools,
+    pools.map((view) => [view.state, poolLine(view)]),
+    ([state, line]) => element('p', { class: `pool ${state}` }, line),
+  )
+  setChildren(parts.facts, sample ? sample.facts : [], (fact) =>
+    element('li', {}, fact),
+  )
+  // A dead node can only be restarted.
+  parts.kill.hidden = state !== 'up'
 }
 
 function drawTopology(topology, samples) {
   const byName = new Map(samples.map((s) => [s.name, s]))
+  // The tiers and columns are rebuilt only when the topology's shape
+  // changes (a shard added); every frame after that updates the cards.
+  const shape = JSON.stringify(
+    topology.nodes.map((n) => [n.name, n.tier, n.region, n.frontDoor]),
+  )
+  if (shape !== drawnShape) {
+    drawnShape = shape
+    cards.clear()
+    for (const node of topology.nodes) cards.set(node.name, newCard(node))
+    drawTiers(topology)
+  }
+  for (const node of topology.nodes)
+    updateCard(cards.get(node.name), node, byName.get(node.name))
+  drawArrows(topology.links || [])
+}
+
+function drawTiers(topology) {
   const regions = [
     ...new Set(topology.nodes.map((n) => n.region).filter(Boolean)),
   ]
@@ -186,8 +244,6 @@ function drawTopology(topology, samples) {
   )
     .map((tier) => [tier, topology.nodes.filter((n) => n.tier === tier)])
     .filter(([, nodes]) => nodes.length > 0)
-  const focused =
-    document.activeElement && document.activeElement.getAttribute('aria-label')
   $('tiers').replaceChildren(
     ...rows.map(([tier, nodes]) => {
       // Regions are columns, the same on every tier: the US on one side,
@@ -219,28 +275,20 @@ function drawTopology(topology, samples) {
                 region
                   ? element('p', { class: 'region' }, `region ${region}`)
                   : null,
-                members.map((node) => card(node, byName.get(node.name))),
+                members.map((node) => cards.get(node.name).root),
               ),
             ),
         ),
       )
     }),
   )
-  // Keep the keyboard where it was across redraws.
-  if (focused) {
-    const again = [...document.querySelectorAll('button')].find(
-      (b) => b.getAttribute('aria-label') === focused,
-    )
-    if (again) again.focus()
-  }
-  drawArrows(topology.links || [])
 }
 
 function drawArrows(links) {
   const svg = $('arrows')
   const box = $('diagram').getBoundingClientRect()
-  svg.setAttribute('width', box.width)
-  svg.setAttribute('height', box.height)
+  setAttribute(svg, 'width', String(box.width))
+  setAttribute(svg, 'height', String(box.height))
   const lines = links.flatMap(([from, to]) => {
     const a = document.getElementById(`node-${from}`)
     const b = document.getElementById(`node-${to}`)
@@ -256,9 +304,13 @@ function drawArrows(links) {
       `<line class="arrow${lit}" x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2 - 4}" marker-end="url(#head)"/>`,
     ]
   })
-  svg.innerHTML =
+  const drawing =
     '<defs><marker id="head" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="10" markerHeight="10" markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0L10,5L0,10z" class="arrow-head"/></marker></defs>' +
     lines.join('')
+  if (shown.get(svg) !== drawing) {
+    shown.set(svg, drawing)
+    svg.innerHTML = drawing
+  }
 }
 
 function drawChart() {
