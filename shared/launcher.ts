@@ -172,6 +172,23 @@ export function asProcesses<R extends Roles>(
   }
 }
 
+/** Some nodes as real processes, the ones `real` picks (to SIGKILL them),
+ * and the others in this process, where most tests run them. */
+export function someAsProcesses<R extends Roles>(
+  roles: R,
+  entry: string,
+  real: (role: keyof R & string, options: NodeOptions) => boolean,
+  options?: ProcessLaunchOptions,
+): Launch<R> {
+  const processes = asProcesses<R>(entry, options)
+  const local = inProcess(roles)
+  return (role, nodeOptions) =>
+    (real(role, nodeOptions as NodeOptions) ? processes : local)(
+      role,
+      nodeOptions,
+    )
+}
+
 /** How every node process runs Node. Source maps: stack traces name the .ts
  * lines. A young generation of at most 2 MB per semi-space: V8 lets it grow
  * to 8 MB and more while a node loads its modules, and keeps it; capped, a

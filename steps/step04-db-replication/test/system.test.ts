@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { someAsProcesses, type Launch } from '../../../shared/launcher'
 import { expectError } from '../../../shared/testing/contract'
 import { createLink, postJson, send } from '../../../shared/testing/http'
 import { counterSum } from '../../../shared/testing/metrics'
@@ -22,17 +22,12 @@ const fast: Omit<SystemOptions, 'dataDir'> = {
 
 // Database nodes as real processes (to SIGKILL them), the rest in-process.
 function databasesAsProcesses(logs: string[]): Launch<typeof roles> {
-  const processes = asProcesses<typeof roles>(
+  return someAsProcesses(
+    roles,
     join(__dirname, '..', 'src', 'main.ts'),
-    {
-      log: (line) => logs.push(line),
-    },
+    (role) => role === 'database',
+    { log: (line) => logs.push(line) },
   )
-  const local = inProcess(roles)
-  return ((role, options) =>
-    (role === 'database' ? processes : local)(role, options)) as Launch<
-    typeof roles
-  >
 }
 
 async function rows(url: string) {

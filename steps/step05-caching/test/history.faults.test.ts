@@ -1,7 +1,7 @@
 // Long fault runs (npm run test:faults): recorded histories of many clients
 // while a node dies, checked as a whole.
 import { join } from 'node:path'
-import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { someAsProcesses, type Launch } from '../../../shared/launcher'
 import {
   acknowledged,
   recordHistory,
@@ -26,14 +26,11 @@ const fast: Omit<SystemOptions, 'dataDir'> = {
 
 // Database nodes as real processes (to SIGKILL them), the rest in-process.
 function databasesAsProcesses(): Launch<typeof roles> {
-  const processes = asProcesses<typeof roles>(
+  return someAsProcesses(
+    roles,
     join(__dirname, '..', 'src', 'main.ts'),
+    (role) => role === 'database',
   )
-  const local = inProcess(roles)
-  return ((role, options) =>
-    (role === 'database' ? processes : local)(role, options)) as Launch<
-    typeof roles
-  >
 }
 
 // After the run, with every fault healed: each acknowledged link answers as

@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { someAsProcesses } from '../../../shared/launcher'
 import { createLink, newClient, send } from '../../../shared/testing/http'
 import { isAlive, npmStart } from '../../../shared/testing/npm-start'
 import { tempDir } from '../../../shared/testing/temp'
@@ -56,14 +56,12 @@ describe('the CDN as real processes', () => {
 
   it('keeps serving through edge-asia while edge-us is SIGKILLed under load', async () => {
     const data = tempDir()
-    const processes = asProcesses<typeof roles>(
+    // The edges as real processes (to SIGKILL one), the rest in-process.
+    const launch = someAsProcesses(
+      roles,
       join(__dirname, '..', 'src', 'main.ts'),
+      (role) => role === 'edge',
     )
-    const local = inProcess(roles)
-    const launch = ((role, options) =>
-      (role === 'edge' ? processes : local)(role, options)) as Launch<
-      typeof roles
-    >
     const system = await startSystem({ ...fast, dataDir: data.path }, launch)
     try {
       const traffic = await startTraffic(url(system, 'edge-asia'))

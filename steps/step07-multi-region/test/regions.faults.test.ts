@@ -2,7 +2,7 @@
 // load, and its primary back after the failover. The partitions of the WAN
 // are in partition.test.ts (npm test).
 import { join } from 'node:path'
-import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { someAsProcesses, type Launch } from '../../../shared/launcher'
 import {
   newClient,
   postJson,
@@ -20,15 +20,11 @@ jest.setTimeout(180_000)
 // asia's nodes as real processes (to SIGKILL them), the rest in-process.
 // The edge near Asia is not part of the data center: it stays up.
 function asiaAsProcesses(): Launch<typeof roles> {
-  const processes = asProcesses<typeof roles>(
+  return someAsProcesses(
+    roles,
     join(__dirname, '..', 'src', 'main.ts'),
+    (_, options) => options.region === 'asia',
   )
-  const local = inProcess(roles)
-  return ((role, options) =>
-    ((options as { region?: string }).region === 'asia' ? processes : local)(
-      role,
-      options,
-    )) as Launch<typeof roles>
 }
 const node = (system: System, name: string) =>
   system.nodes.find((n) => n.name === name)!
