@@ -4,7 +4,7 @@
 // also lost everything the queues' Redis held.
 import { join } from 'node:path'
 import Redis from 'ioredis'
-import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { someAsProcesses, type Launch } from '../../../shared/launcher'
 import { counterSum } from '../../../shared/testing/metrics'
 import { createLink, send } from '../../../shared/testing/http'
 import { tempDir } from '../../../shared/testing/temp'
@@ -12,56 +12,23 @@ import { delay, waitFor } from '../../../shared/wait-for'
 import { roles } from '../src/roles'
 import { startSystem, type System, type SystemOptions } from '../src/system'
 import { fast } from './fast'
+import { clicksOf, steadyRedirects } from './redirects'
 
 jest.setTimeout(180_000)
 
 // The workers as real processes (to SIGKILL one), the rest in-process.
 function workersAsProcesses(): Launch<typeof roles> {
-  const processes = asProcesses<typeof roles>(
+  return someAsProcesses(
+    roles,
     join(__dirname, '..', 'src', 'main.ts'),
+    (role) => role === 'worker',
   )
-  const local = inProcess(roles)
-  return ((role, options) =>
-    (role === 'worker' ? processes : local)(role, options)) as Launch<
-    typeof roles
-  >
 }
 const node = (system: System, name: string) =>
   system.nodes.find((n) => n.name === name)!
-const clicksOf = async (system: System, code: string) =>
-  (await send(system.url, `/api/links/${code}`)).json?.clicks as number
 const queueMetrics = async (system: System) =>
   (await send(node(system, 'click-analytics').url, '/metrics')).json?.queues
     ?.clicks as { waiting: number; active: number; delayed: number }
-
-// Redirects through both edges, a few at a time, until stopped: how many
-// were answered 302, and what else came back.
-function steadyRedirects(system: System, code: string, paceMs = 2) {
-  let running = true
-  let redirected = 0
-  const failed: string[] = []
-  const edges = ['edge-us', 'edge-asia'].map((name) => node(system, name).url)
-  const loops = Array.from({ length: 4 }, async (_, i) => {
-    while (running) {
-      const reply = await send(edges[i % 2]!, `/${code}`).catch(
-        (error: Error) => ({ status: 0, body: error.message }),
-      )
-      if (reply.status === 302) redirected++
-      else failed.push(`${reply.status} ${reply.body}`)
-      await delay(paceMs)
-    }
-  })
-  return {
-    get redirected() {
-      return redirected
-    },
-    failed,
-    stop: async () => {
-      running = false
-      await Promise.all(loops)
-    },
-  }
-}
 
 // Waits until the link has `expected` clicks; a timeout says where the
 // rest are: still buffered, failing to publish, unroutable or queued.
@@ -169,7 +136,7 @@ describe('the Redis that holds the queues killed under steady redirects', () => 
   it('fails no redirect, buffers the events while it is down, and counts them all once it is back', async () => {
     const { system } = started
     const link = await createLink(system.url)
-    const load = steadyRedirects(system, link.code, 5)
+    const load = steadyRedirects(system, link.code, { paceMs: 5 })
     await waitFor(
       'clicks to be counted',
       async () => (await clicksOf(system, link.code)) >= 20,
@@ -225,7 +192,7 @@ describe('a buffer too small for the outage', () => {
     await client.flushall()
     client.disconnect()
     await redis.kill('SIGKILL')
-    const load = steadyRedirects(system, link.code, 5)
+    const load = steadyRedirects(system, link.code, { paceMs: 5 })
     await waitFor(
       'events to overflow',
       async () => (await counterSum(system.nodes, 'events.dropped')) > 0,

@@ -21,14 +21,12 @@ import type { LinkEvent } from '../src/queue/events'
 import { connectExchanges, RETRIES } from '../src/queue/exchange'
 import { startSystem, type System } from '../src/system'
 import { admin, fast } from './fast'
+import { clicksOf } from './redirects'
 
 const node = (system: System, name: string) =>
   system.nodes.find((n) => n.name === name)!
 const fromUs = { headers: { 'x-client-region': 'us' } }
 const fromAsia = { headers: { 'x-client-region': 'asia' } }
-
-const clicksOf = async (system: System, code: string) =>
-  (await send(system.url, `/api/links/${code}`)).json?.clicks as number
 
 describe('nineteen processes with npm start', () => {
   it('starts the workers beside the queues in asia, each a tier of its own, shows each node’s process figures in its metrics, restarts one killed from a shell, lists dead letters, and Ctrl-C leaves none behind', async () => {

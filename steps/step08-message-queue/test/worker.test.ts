@@ -6,7 +6,7 @@
 import { join } from 'node:path'
 import { Queue, Worker } from 'bullmq'
 import Redis from 'ioredis'
-import { asProcesses, inProcess, type Launch } from '../../../shared/launcher'
+import { someAsProcesses, type Launch } from '../../../shared/launcher'
 import type { Handle } from '../../../shared/net'
 import { startRedis, type RedisHandle } from '../../../shared/redis'
 import { createLink, send } from '../../../shared/testing/http'
@@ -22,55 +22,23 @@ import { roles } from '../src/roles'
 import { startSystem, type System } from '../src/system'
 import { declarationsIn } from './declarations'
 import { admin, adminToken, fast, token } from './fast'
+import { clicksOf, steadyRedirects } from './redirects'
 
 jest.setTimeout(90_000)
 
 // The click counter as a real process, to SIGKILL; the rest in-process.
 function clickCounterAsProcess(): Launch<typeof roles> {
-  const processes = asProcesses<typeof roles>(
+  return someAsProcesses(
+    roles,
     join(__dirname, '..', 'src', 'main.ts'),
+    (role, options) =>
+      role === 'worker' &&
+      (options as { kind?: string }).kind === 'click-analytics',
   )
-  const local = inProcess(roles)
-  return ((role, options) =>
-    (role === 'worker' &&
-      (options as { kind: string }).kind === 'click-analytics'
-      ? processes
-      : local)(role, options)) as Launch<typeof roles>
 }
 
 const node = (system: System, name: string) =>
   system.nodes.find((n) => n.name === name)!
-const clicksOf = async (system: System, code: string) =>
-  (await send(system.url, `/api/links/${code}`)).json?.clicks as number
-
-// Redirects through both edges, one at a time on each, until stopped.
-function steadyRedirects(system: System, code: string) {
-  let running = true
-  let redirected = 0
-  const failed: string[] = []
-  const edges = ['edge-us', 'edge-asia'].map((name) => node(system, name).url)
-  const loops = edges.map(async (edge) => {
-    while (running) {
-      const reply = await send(edge, `/${code}`).catch((error: Error) => ({
-        status: 0,
-        body: error.message,
-      }))
-      if (reply.status === 302) redirected++
-      else failed.push(`${reply.status} ${reply.body}`)
-      await delay(5)
-    }
-  })
-  return {
-    get redirected() {
-      return redirected
-    },
-    failed,
-    stop: async () => {
-      running = false
-      await Promise.all(loops)
-    },
-  }
-}
 
 describe('the click-analytics worker, a process SIGKILLed in the middle of a batch', () => {
   const data = tempDir()
@@ -108,7 +76,7 @@ describe('the click-analytics worker, a process SIGKILLed in the middle of a bat
       )
       return rows.map((row) => row.event_id)
     }
-    const load = steadyRedirects(system, link.code)
+    const load = steadyRedirects(system, link.code, { loops: 2, paceMs: 5 })
     let killedAt = 0
     try {
       await waitFor('the worker to count', async () => {
