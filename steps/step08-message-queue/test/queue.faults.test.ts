@@ -8,7 +8,7 @@ import { someAsProcesses, type Launch } from '../../../shared/launcher'
 import { counterSum } from '../../../shared/testing/metrics'
 import { createLink, send } from '../../../shared/testing/http'
 import { tempDir } from '../../../shared/testing/temp'
-import { delay, waitFor } from '../../../shared/wait-for'
+import { waitFor } from '../../../shared/wait-for'
 import { roles } from '../src/roles'
 import { startSystem, type System, type SystemOptions } from '../src/system'
 import { fast } from './fast'
@@ -107,7 +107,12 @@ describe('the click-analytics worker killed mid-batch', () => {
         async () => (await clicksOf(system, link.code)) > counted,
       )
     }
-    await delay(500) // redirects after the restart, too
+    // Redirects after the restart, too.
+    const restarted = load.redirected
+    await waitFor(
+      'redirects after the restart',
+      () => load.redirected >= restarted + 50,
+    )
     await load.stop()
     expect(load.failed).toEqual([])
     // Drained: nothing left in the queue, every click counted, none twice.
@@ -149,7 +154,11 @@ describe('the Redis that holds the queues killed under steady redirects', () => 
       () => load.redirected >= down + 100,
     )
     await redis.restart()
-    await delay(500)
+    const back = load.redirected
+    await waitFor(
+      'redirects once it is back',
+      () => load.redirected >= back + 50,
+    )
     await load.stop()
     expect(load.failed).toEqual([])
     expect(await counterSum(system.nodes, 'events.dropped')).toBe(0)

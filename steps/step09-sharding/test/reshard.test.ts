@@ -20,6 +20,12 @@ const node = (system: System, name: string) =>
 
 type Known = { code: string; url: string; deleteToken?: string }
 
+// Lets the load run on for n more requests.
+async function moreRequests(load: { requests: number }, n: number) {
+  const target = load.requests + n
+  await waitFor(`${n} more requests`, () => load.requests >= target)
+}
+
 // Through both edges, until stopped: creates, details reads (which skip the
 // caches and so reach the shards), redirects, a second create of an alias
 // that exists (refused, wherever its row is), and deletes of links made
@@ -180,10 +186,10 @@ describe('resharding online', () => {
 
   it('adds a shard under creates, reads and deletes: none fails, no link is ever missing, no delete is undone, about a quarter of the links move, and the old copies go', async () => {
     const load = mixedLoad(system, known, doomed)
-    await delay(200)
+    await moreRequests(load, 20)
     const lines: string[] = []
     const report = await system.reshard('add', (line) => lines.push(line))
-    await delay(300) // and after the cut-over
+    await moreRequests(load, 30) // and after the cut-over
     await load.stop()
     console.info(
       `${load.requests} requests during the move: ${load.created.length} creates, ${load.deleted.length} deletes`,
@@ -236,9 +242,9 @@ describe('resharding online', () => {
 
   it('removes the shard again under the same load, with the same guarantees, and stops its processes', async () => {
     const load = mixedLoad(system, known, doomed)
-    await delay(200)
+    await moreRequests(load, 20)
     const report = await system.reshard('remove')
-    await delay(300)
+    await moreRequests(load, 30) // and after the cut-over
     await load.stop()
     expect(load.failed).toEqual([])
     expect(report).toMatchObject({ action: 'remove', shard: 'shard-4' })
