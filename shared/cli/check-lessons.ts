@@ -210,14 +210,11 @@ async function checkFile(file: string, step?: Step): Promise<Problem[]> {
   let checked = 0
   try {
     for (const block of blocks) {
-      if (block.directive !== undefined && !/^start\b/.test(block.directive))
-        throw new Error(
-          `${relative(ROOT, file)}:${block.line}: unknown "check: ${block.directive}" (every block is checked; "check: start ..." is the only directive)`,
-        )
-      const start = startOf(block)
+      const where = `${relative(ROOT, file)}:${block.line}`
+      const start = startOf(block, where)
       if (start?.step && !step)
         throw new Error(
-          `${relative(ROOT, file)}:${block.line}: "check: start ${shortName(start.step)}" needs a lesson that runs a step`,
+          `${where}: "check: start ${shortName(start.step)}" needs a lesson that runs a step`,
         )
       // A block that runs another step is the only one to run it: the
       // next block gets the lesson's own step back.
@@ -275,18 +272,26 @@ async function checkFile(file: string, step?: Step): Promise<Problem[]> {
 // step with, for this block and the ones after it. `<!-- check: start
 // step01 -->`: another step, for this block alone (a lesson that shows what
 // the step before it did).
+// Every block is checked: there is no other directive.
 function startOf(
   block: LessonBlock,
+  where: string,
 ): { env: Record<string, string>; step?: Step } | undefined {
-  const words = /^start\b(.*)$/.exec(block.directive ?? '')?.[1]?.trim()
-  if (words === undefined) return undefined
+  if (block.directive === undefined) return undefined
+  const words = /^start\b(.*)$/.exec(block.directive)?.[1]?.trim()
+  if (words === undefined)
+    throw new Error(
+      `${where}: unknown "check: ${block.directive}" (every block is checked; "check: start ..." is the only directive)`,
+    )
   const env: Record<string, string> = {}
   let step: Step | undefined
   for (const word of words.split(/\s+/).filter(Boolean)) {
     const [name, value] = word.split('=') as [string, string | undefined]
     if (value !== undefined) env[name] = value
     else if (!(step = findStep(word)))
-      throw new Error(`No step ${word} in "check: ${block.directive}"`)
+      throw new Error(
+        `${where}: no step ${word} in "check: ${block.directive}"`,
+      )
   }
   return { env, step }
 }

@@ -95,7 +95,11 @@ export function createReplicatedStore({
   async function readLagging(code: string, minSeq: number, error: unknown) {
     for (const replica of nodes.topology().replicas) {
       if (!replica.reachable || replica.lagMs <= maxLagMs) continue
-      if ((await nodes.appliedSeq(replica).catch(() => 0)) < minSeq) continue
+      if (
+        minSeq > 0 &&
+        (await nodes.appliedSeq(replica).catch(() => 0)) < minSeq
+      )
+        continue
       const link = await nodes
         .storeFor(replica)
         .find(code)
