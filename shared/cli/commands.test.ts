@@ -8,6 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs'
 import { isAlive, npmStart } from '../testing/npm-start'
+import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { ROOT, conceptFiles, findStep } from '../steps'
 import { tempDir } from '../testing/temp'
@@ -218,6 +219,32 @@ describe('npm run chaos', () => {
       )
     } finally {
       await started.stop('ctrl-c')
+    }
+  })
+})
+
+describe('npm start', () => {
+  it('says which port another program holds, and how to start elsewhere, when a node cannot listen', async () => {
+    const dirs = tempDir()
+    const holder = createServer()
+    await new Promise<void>((resolve) =>
+      holder.listen(0, '127.0.0.1', () => resolve()),
+    )
+    const port = (holder.address() as AddressInfo).port
+    try {
+      const { status, output } = run('start.ts', ['step01'], {
+        PORT: String(port),
+        RUN_DIR: join(dirs.path, 'run'),
+        DATA_DIR: join(dirs.path, 'data'),
+      })
+      expect(status).toBe(1)
+      expect(output).toContain(
+        `Another program listens on 127.0.0.1:${port}, a port this step needs`,
+      )
+      expect(output).toContain('PORT=5000 npm start -- step01')
+    } finally {
+      holder.close()
+      dirs.remove()
     }
   })
 })

@@ -187,6 +187,14 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error)
+  const message = error instanceof Error ? error.message : String(error)
+  // The node's own lines, the stack among them, are on screen already.
+  const taken = /EADDRINUSE: address already in use (\S+)/.exec(message)
+  console.error(
+    taken
+      ? `\nAnother program listens on ${taken[1]}, a port this step needs (a step uses PORT and up to 100 ports above it): ` +
+          `start it on other ports, e.g. PORT=5000 npm start -- ${process.argv[2]}`
+      : message,
+  )
   process.exit(1)
 })
