@@ -91,6 +91,8 @@ describe('npm test keeps the results npm run hint reads', () => {
     expect(keeps('--solution')).toBe(false)
     // The tests left out by a name filter would not count as red.
     expect(keeps('-t', 'links: codes')).toBe(false)
+    // Nor by any other option that narrows a run, known or not.
+    expect(keeps('--onlyChanged')).toBe(false)
   })
 })
 

@@ -76,13 +76,15 @@ if (steps.length > 0) {
 // at the first red test. Only a run of all of one step's exercise tests on
 // the learner's code counts: after a run of the reference, of the step's
 // own tests or of a few exercise tests by name, it would say "all green"
-// while the learner's code is still red.
-const PARTIAL = /^(-t|--testNamePattern|-f|--onlyFailures)/
+// while the learner's code is still red. Any Jest option but these few may
+// narrow the run (-t, --onlyChanged, --shard...): then it does not count.
+const WHOLE_RUN =
+  /^(-i|--runInBand|-w|--maxWorkers|--verbose|--silent|--ci|--colors)(=.*)?$/
 const learnersRun =
   steps.length === 1 &&
   target === 'exercises' &&
   !['--all', '--faults', '--browser'].some(has) &&
-  !jestArgs.some((arg) => PARTIAL.test(arg))
+  jestArgs.every((arg) => WHOLE_RUN.test(arg))
 const results = learnersRun ? resultsFile(steps[0]!) : undefined
 if (results) mkdirSync(join(results, '..'), { recursive: true })
 
