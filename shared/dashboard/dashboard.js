@@ -351,12 +351,7 @@ function render(sample) {
         : series.concat(sample.series).slice(-60)
   drawTopology(sample.topology, sample.nodes)
   drawChart()
-  if (sample.burst) {
-    const b = sample.burst
-    $('burst-progress').textContent =
-      `${b.done ? 'Done' : 'Running'}: GET ${b.path}, ${b.sent} sent, ` +
-      `${b.answered} answered, ${b.refused} refused (4xx), ${b.failed} failed`
-  }
+  if (sample.burst) setText($('burst-progress'), sample.burst.line)
 }
 
 function showTrace(answer) {

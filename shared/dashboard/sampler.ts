@@ -7,7 +7,7 @@ import { Agent, get } from 'node:http'
 import type { RunningNode } from '../launcher'
 import { percentile, type ProcessStats } from '../process-stats'
 import type { Topology } from '../topology'
-import type { Burst } from './burst'
+import { progressLine, type Burst } from './burst'
 
 export interface NodeSample {
   name: string
@@ -48,7 +48,8 @@ export interface Sample {
   nodes: NodeSample[]
   /** The front door's last minute, one point a second. */
   series?: { at: number; rps: number; p99: number | null }[]
-  burst?: ReturnType<Burst['progress']>
+  /** The running or last burst, in the words the page shows. */
+  burst?: ReturnType<Burst['progress']> & { line: string }
 }
 
 type Counters = Record<string, number>
@@ -313,7 +314,7 @@ export function createSampler(
       at,
       topology: drawable(current),
       nodes: samples,
-      ...(burst ? { burst: burst.progress() } : {}),
+      ...(burst ? { burst: withLine(burst.progress()) } : {}),
     }
   }
 
@@ -371,3 +372,8 @@ export function createSampler(
     },
   }
 }
+
+const withLine = (progress: ReturnType<Burst['progress']>) => ({
+  ...progress,
+  line: progressLine(progress),
+})

@@ -250,6 +250,14 @@ describe('events through the exchanges to the workers', () => {
         )
       })
       expect(dead.failedReason).toBe('not a link event')
+      // The worker counted what became of each failed attempt.
+      await waitFor('the failures to be counted', async () => {
+        const { counters } = (await send(worker, '/metrics')).json
+        return (
+          counters['queue.dead_letters'] >= 1 &&
+          counters['queue.retries'] >= RETRIES.attempts - 1
+        )
+      })
       // The policy the app servers' clicks were published with, and so
       // the poison's: N attempts, exponential back-off.
       const counted = (await clicks.getCompleted()).find(

@@ -72,9 +72,7 @@ export function createReplicatedStore({
       // A replica's "not found" may only mean it has not applied the insert
       // yet: before answering 404, ask the one node that knows.
       if (link) {
-        answeredBy(
-          `replica ${replica.name}; lag=${replica.lagEntries}; lag-ms=${replica.lagMs}`,
-        )
+        answeredBy(replicaLabel(replica))
         metrics.count('db.reads.replica')
         return link
       }
@@ -105,9 +103,8 @@ export function createReplicatedStore({
         .find(code)
         .catch(unlessUnavailable)
       if (!link) continue // it may not have the link yet: only the primary knows
-      const context = currentContext()
-      if (context)
-        context.db = `replica ${replica.name}; lag=${replica.lagEntries}; lag-ms=${replica.lagMs}; primary unreachable`
+      // It answers after all: its name replaces the primary's.
+      answeredBy(`${replicaLabel(replica)}; primary unreachable`, true)
       metrics.count('db.reads.lagging_replica')
       return link
     }
@@ -178,7 +175,10 @@ const unavailable = (error: unknown) =>
 
 // X-DB names the node of the request's first database call: for a redirect,
 // the lookup, not the click count written after it.
-function answeredBy(db: string) {
+function answeredBy(db: string, replacing = false) {
   const context = currentContext()
-  if (context && !context.db) context.db = db
+  if (context && (replacing || !context.db)) context.db = db
 }
+
+const replicaLabel = (replica: Replica) =>
+  `replica ${replica.name}; lag=${replica.lagEntries}; lag-ms=${replica.lagMs}`

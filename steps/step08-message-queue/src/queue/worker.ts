@@ -8,7 +8,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import { createServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
-import { Queue, Worker, type Job } from 'bullmq'
+import { Worker, type Job } from 'bullmq'
 import Redis from 'ioredis'
 import { listen, type Handle } from '../../../../shared/net'
 import { createMetrics } from '../common/metrics'
@@ -64,9 +64,7 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
   declareOnConnect(connection, exchanges, () =>
     metrics.count('queue.declare_errors'),
   )
-  const queue = new Queue(queueName, { connection })
-  // The connection's listener above counts a lost Redis, once.
-  queue.on('error', () => {})
+  const queue = exchanges.queue(queueName) // closed with the exchanges
   const handle = await processorFor(options)
   const rate = perSecond(10)
 
@@ -95,15 +93,11 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
   // moved the job: to the delayed set for a retry, or, out of attempts, to
   // the failed set, the dead letters, out of the way of the jobs behind. In
   // one step, so no crash leaves a dead letter lost or in two places.
+  // BullMQ stamps finishedOn only on a job it moved to the failed set (a
+  // re-drive clears it): no round trip to Redis to tell the two apart.
   worker.on('failed', (job) => {
-    if (!job) return
-    void job.getState().then(
-      (state) =>
-        metrics.count(
-          state === 'failed' ? 'queue.dead_letters' : 'queue.retries',
-        ),
-      () => {},
-    )
+    if (job)
+      metrics.count(job.finishedOn ? 'queue.dead_letters' : 'queue.retries')
   })
 
   const deadLetters = () => queue.getFailed()
@@ -187,7 +181,7 @@ export async function startWorker(options: WorkerOptions): Promise<Handle> {
     close: async () => {
       await worker.close() // finishes the jobs in hand, the batch too
       await handle.close()
-      await Promise.all([queue.close(), exchanges.close()])
+      await exchanges.close()
       await http.close()
       connection.disconnect()
     },
