@@ -59,6 +59,12 @@ function childrenByParent(): Map<number, number[]> {
   return children
 }
 
+/** A process's parent; undefined once it is gone. */
+export const parentOf = (pid: number) => readStat(pid)?.ppid
+
+/** The processes this one started, still running. */
+export const childrenOf = (pid: number) => childrenByParent().get(pid) ?? []
+
 /** CPU time (user + system) used so far by these processes and all their
  * descendants, in ms. A process that already exited counts no more. */
 export function cpuMsOf(pids: number[]): number {

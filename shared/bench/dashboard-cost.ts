@@ -13,12 +13,13 @@
 // DASHBOARD_ROUNDS (or PAIRED_ROUNDS) sets the rounds, ANCHOR_SECONDS each
 // load's length, DASHBOARD_RATE its requests per second.
 import autocannon from 'autocannon'
-import { existsSync, readFileSync, readdirSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Comparison } from '../load'
 import { CHROMIUM, launchBrowser } from '../testing/browser'
 import { createLink } from '../testing/http'
 import { npmStart } from '../testing/npm-start'
-import { cpuMsOf, perThousand } from './cpu'
+import { childrenOf, cpuMsOf, parentOf, perThousand } from './cpu'
+import { median } from './footprint'
 
 const SECONDS = Number(process.env.ANCHOR_SECONDS ?? 5)
 // Nine: the median's interval then leaves out the two best and the two
@@ -36,36 +37,15 @@ export const BUDGET = 1.05
 
 type Row = Record<string, string | number>
 
-/** The parent of a process, from /proc (Linux, as cpu.ts). */
-function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-  } catch {
-    return undefined
-  }
-}
-
 /** The Chromium this process started (playwright's child), for its CPU. */
 function browserPid(): number | undefined {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || parentOf(Number(entry)) !== process.pid)
-      continue
+  return childrenOf(process.pid).find((pid) => {
     try {
-      if (/chrom/i.test(readFileSync(`/proc/${entry}/comm`, 'utf8')))
-        return Number(entry)
+      return /chrom/i.test(readFileSync(`/proc/${pid}/comm`, 'utf8'))
     } catch {
-      // gone
+      return false // gone
     }
-  }
-  return undefined
-}
-
-const median = (sorted: number[]) => {
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2
+  })
 }
 
 const choose = (n: number, k: number): number =>
@@ -118,7 +98,7 @@ export function verdict(rows: Row[]): string {
         ? 'OVER BUDGET'
         : "can't tell on this machine now: its noise is larger than the budget (run it again when the machine is quieter, or with more rounds)"
   const medianOf = (values: number[]) =>
-    median(values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b))
+    median(values.filter((v) => !Number.isNaN(v)))
   const launcher = medianOf(pairs.map((p) => p.launcher))
   const column = (state: string, name: string) =>
     medianOf(
