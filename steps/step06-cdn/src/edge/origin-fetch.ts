@@ -11,7 +11,7 @@ import {
 import { withoutHopByHop } from '../balancer/proxy-headers'
 import type { Metrics } from '../common/metrics'
 import { isStorable, type Headers } from './freshness'
-import type { Entry, HttpCache } from './http-cache'
+import { varyNames, type Entry, type HttpCache } from './http-cache'
 
 /** What one origin request brought back, for its caller and its waiters. */
 export type Fetched =
@@ -195,11 +195,9 @@ function sameVariant(fetched: Fetched, leader: Headers, waiter: Headers) {
       : fetched.kind === 'not-stored'
         ? fetched.headers
         : {}
-  const names = (answer.vary ?? '')
-    .split(',')
-    .map((name) => name.trim().toLowerCase())
-    .filter(Boolean)
-  return names.every((name) => name !== '*' && leader[name] === waiter[name])
+  return varyNames(answer.vary).every(
+    (name) => name !== '*' && leader[name] === waiter[name],
+  )
 }
 
 // Header values as one string each, names in lower case (as Node has them).

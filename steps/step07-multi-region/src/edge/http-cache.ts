@@ -51,10 +51,7 @@ export function createHttpCache({ maxBytes, maxEntryBytes }: HttpCacheOptions) {
 
   function store(url: string, request: Headers, entry: Entry): boolean {
     if (entry.body.length > maxEntryBytes) return false
-    const names = (entry.headers.vary ?? '')
-      .split(',')
-      .map((name) => name.trim().toLowerCase())
-      .filter(Boolean)
+    const names = varyNames(entry.headers.vary)
     varies.set(url, names)
     entries.set(variant(url, names, request), entry)
     return entries.has(variant(url, names, request))
@@ -85,3 +82,10 @@ export function createHttpCache({ maxBytes, maxEntryBytes }: HttpCacheOptions) {
 }
 
 export type HttpCache = ReturnType<typeof createHttpCache>
+
+/** The request headers an answer varies on (its Vary), in lower case. */
+export const varyNames = (vary: string | undefined) =>
+  (vary ?? '')
+    .split(',')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean)
