@@ -301,6 +301,16 @@ describe('links over three shards', () => {
       body: JSON.stringify(map),
     })
     expect(older.status).toBe(409)
+    // And a broken one, saying what is wrong with it.
+    const broken = await fetch(`${system.witnessUrl}/shard-map`, {
+      method: 'PUT',
+      headers: { ...admin, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...map, epoch: map.epoch + 2, scheme: 'hash' }),
+    })
+    expect(broken.status).toBe(400)
+    expect(
+      ((await broken.json()) as { error: { message: string } }).error.message,
+    ).toBe(`Not a shard map: scheme must be 'ring' or 'range', not "hash"`)
 
     // Every app server still answers, at once, by way of the refusal.
     const apps = system.nodes.filter((n) => n.role === 'app')

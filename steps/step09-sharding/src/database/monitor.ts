@@ -19,7 +19,12 @@ import { metricsOfProcess } from '../../../../shared/process-stats'
 import { requireToken } from './db-server'
 import { HttpError, sendError } from '../common/http-error'
 import type { ReplicationStatus } from './replication'
-import { isShardMap, readShardMap, type ShardMap } from '../sharding/shard-map'
+import {
+  isShardMap,
+  readShardMap,
+  shardMapProblem,
+  type ShardMap,
+} from '../sharding/shard-map'
 import { httpCall } from '../common/http-call'
 
 export interface DbNode {
@@ -342,7 +347,11 @@ export async function startMonitor(options: MonitorOptions): Promise<Handle> {
     (req, res) => {
       const map: unknown = req.body
       if (!isShardMap(map))
-        throw new HttpError(400, 'invalid_shard_map', 'Not a shard map')
+        throw new HttpError(
+          400,
+          'invalid_shard_map',
+          `Not a shard map: ${shardMapProblem(map)}`,
+        )
       if (map.epoch <= shardMap.epoch)
         throw new HttpError(
           409,
