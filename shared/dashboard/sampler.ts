@@ -271,9 +271,7 @@ export function createSampler(
     )
     // A server is known to the balancers by its address.
     const pools = poolsOf(
-      scraped
-        .filter((s) => s.metrics?.servers)
-        .map((s) => ({ name: s.described.name, metrics: s.metrics })),
+      scraped.map((s) => ({ name: s.described.name, metrics: s.metrics })),
     )
     const samples = scraped.map(
       ({ described, node, up, metrics, health }): NodeSample => {
